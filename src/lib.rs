@@ -1,0 +1,53 @@
+//! # sessionlab
+//!
+//! A teaching lab that shows, with code that runs, why concurrent writes to a shared map need
+//! coordination.
+//!
+//! The story comes from a classic web-course lesson on sessions: a cookie holds a random UUID,
+//! the server keeps `session id -> (user, last activity)` in a map, every request *touches* its
+//! session, and a background `cleanSessions` sweep deletes idle ones while requests keep
+//! arriving. The lesson claims that deleting is not writing, and that a race-detector *build*
+//! finds no race. Both claims are wrong; this crate proves it, and shows what each way of
+//! fixing it costs.
+//!
+//! ## Map of the lab
+//!
+//! | layer | module |
+//! |---|---|
+//! | the std/loom switch | [`sync`] |
+//! | ids, sessions, time | [`id`], [`session`] |
+//! | the contract | [`store`]: [`SessionStore`], [`Config`] |
+//! | the variants | [`stores`]: [`MutexStore`], [`RwLockStore`], [`ShardedStore`], [`CowStore`], [`RacyStore`] |
+//! | sweeping | [`sweeper`]: [`SweepGate`], [`Sweeper`](sweeper::Sweeper) |
+//! | checkers | [`conformance`], [`workload`], [`isolate`] |
+//!
+//! ```
+//! use sessionlab::{Config, SessionStore, StoreKind, UserId};
+//!
+//! let store = StoreKind::Sharded.build(&Config::new(1_000));
+//! let id = store.create(UserId(7), 0);
+//! assert_eq!(store.touch(&id, 500), Some(UserId(7)));
+//! assert_eq!(store.sweep(1_499), 0); // touched at 500: live until 1_500
+//! assert_eq!(store.sweep(1_500), 1);
+//! assert_eq!(store.touch(&id, 1_500), None);
+//! ```
+
+pub mod id;
+pub mod session;
+pub mod store;
+pub mod stores;
+pub mod sweeper;
+pub mod sync;
+
+#[cfg(not(loom))]
+pub mod conformance;
+#[cfg(not(loom))]
+pub mod isolate;
+#[cfg(not(loom))]
+pub mod workload;
+
+pub use id::{ParseSessionIdError, SessionId};
+pub use session::{Tick, UserId};
+pub use store::{Config, FallibleSessionStore, Occupied, SessionStore};
+pub use stores::{CowStore, MutexStore, RacyStore, RwLockStore, ShardedStore, StoreKind};
+pub use sweeper::SweepGate;

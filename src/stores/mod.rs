@@ -1,0 +1,116 @@
+//! The store variants, one file each, and the registry that names them.
+//!
+//! The registry ([`StoreKind`]) is the one list the CLI, the tests, the benchmarks and the
+//! notebooks share: add a store here and every front end picks it up.
+
+mod cow;
+mod mutex;
+mod racy;
+mod rwlock;
+mod sharded;
+
+pub use cow::CowStore;
+pub use mutex::MutexStore;
+pub use racy::RacyStore;
+pub use rwlock::RwLockStore;
+pub use sharded::ShardedStore;
+
+use crate::store::{Config, SessionStore};
+use std::fmt;
+use std::str::FromStr;
+
+/// Every store variant, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StoreKind {
+    /// [`MutexStore`]: `Mutex<HashMap>`.
+    Mutex,
+    /// [`RwLockStore`]: `RwLock<HashMap>`, touch under the read lock.
+    RwLock,
+    /// [`ShardedStore`]: N cache-padded `RwLock<HashMap>` shards.
+    Sharded,
+    /// [`CowStore`]: copy-on-write with arc-swap.
+    Cow,
+    /// [`RacyStore`]: the lesson's unsynchronised map. Wrong on purpose.
+    Racy,
+}
+
+impl StoreKind {
+    /// Every variant, correct ones first.
+    pub const ALL: &'static [StoreKind] =
+        &[Self::Mutex, Self::RwLock, Self::Sharded, Self::Cow, Self::Racy];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mutex => "mutex",
+            Self::RwLock => "rwlock",
+            Self::Sharded => "sharded",
+            Self::Cow => "cow",
+            Self::Racy => "racy",
+        }
+    }
+
+    /// One line on the technique.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Self::Mutex => "Mutex<HashMap>: every call takes the one lock",
+            Self::RwLock => "RwLock<HashMap>: touch shares the read lock, CAS on the activity word",
+            Self::Sharded => "N cache-padded RwLock<HashMap> shards, picked by hash",
+            Self::Cow => "copy-on-write with arc-swap: lock-free reads, O(n) writes",
+            Self::Racy => "UnsafeCell<HashMap> + unsafe impl Sync: the lesson's bug, on purpose",
+        }
+    }
+
+    /// Whether the store meets the specification. Only the racy store does not; it must only
+    /// run concurrently inside a child process or a loom model.
+    pub fn is_correct(self) -> bool {
+        self != Self::Racy
+    }
+
+    /// Builds an empty store of this kind.
+    pub fn build(self, config: &Config) -> Box<dyn SessionStore> {
+        match self {
+            Self::Mutex => Box::new(MutexStore::new(config)),
+            Self::RwLock => Box::new(RwLockStore::new(config)),
+            Self::Sharded => Box::new(ShardedStore::new(config)),
+            Self::Cow => Box::new(CowStore::new(config)),
+            Self::Racy => Box::new(RacyStore::new(config)),
+        }
+    }
+
+    /// The correct variants.
+    pub fn correct() -> impl Iterator<Item = StoreKind> {
+        Self::ALL.iter().copied().filter(|kind| kind.is_correct())
+    }
+}
+
+impl fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown store name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownStore(pub String);
+
+impl fmt::Display for UnknownStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = StoreKind::ALL.iter().map(|kind| kind.name()).collect();
+        write!(f, "unknown store {:?}; the stores are: {}", self.0, names.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownStore {}
+
+impl FromStr for StoreKind {
+    type Err = UnknownStore;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownStore(s.to_owned()))
+    }
+}

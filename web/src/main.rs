@@ -1,0 +1,2 @@
+//! Placeholder: the web app lands with its issue.
+fn main() {}
