@@ -33,6 +33,8 @@
 //! ```
 
 pub mod id;
+/// Deliberately buggy stores, one concurrency bug each, that the checkers must catch.
+pub mod mutants;
 pub mod session;
 pub mod store;
 pub mod stores;
