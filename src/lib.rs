@@ -46,6 +46,8 @@ pub mod conformance;
 #[cfg(not(loom))]
 pub mod isolate;
 #[cfg(not(loom))]
+pub mod mixes;
+#[cfg(not(loom))]
 pub mod workload;
 
 pub use id::{ParseSessionIdError, SessionId};
