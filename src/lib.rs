@@ -53,5 +53,7 @@ pub mod workload;
 pub use id::{ParseSessionIdError, SessionId};
 pub use session::{Tick, UserId};
 pub use store::{Config, FallibleSessionStore, Occupied, SessionStore};
-pub use stores::{CowStore, MutexStore, RacyStore, RwLockStore, ShardedStore, StoreKind};
+pub use stores::{
+    CowStore, LockFreeStore, MutexStore, RacyStore, RwLockStore, ShardedStore, StoreKind,
+};
 pub use sweeper::SweepGate;

@@ -74,10 +74,12 @@ impl LessonGate {
     }
 }
 
-#[cfg(not(loom))]
+// `crossbeam_loom` too: crossbeam-channel does not build in crossbeam's loom mode (see
+// Cargo.toml), and a background thread has no place in a model anyway.
+#[cfg(not(any(loom, crossbeam_loom)))]
 pub use background::{Clock, SweepStats, Sweeper};
 
-#[cfg(not(loom))]
+#[cfg(not(any(loom, crossbeam_loom)))]
 mod background {
     use crate::session::Tick;
     use crate::store::SessionStore;

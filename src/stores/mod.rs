@@ -4,12 +4,14 @@
 //! notebooks share: add a store here and every front end picks it up.
 
 mod cow;
+mod lockfree;
 mod mutex;
 mod racy;
 mod rwlock;
 mod sharded;
 
 pub use cow::CowStore;
+pub use lockfree::LockFreeStore;
 pub use mutex::MutexStore;
 pub use racy::RacyStore;
 pub use rwlock::RwLockStore;
@@ -30,6 +32,8 @@ pub enum StoreKind {
     Sharded,
     /// [`CowStore`]: copy-on-write with arc-swap.
     Cow,
+    /// [`LockFreeStore`]: Harris–Michael lock-free lists on crossbeam-epoch.
+    LockFree,
     /// [`RacyStore`]: the lesson's unsynchronised map. Wrong on purpose.
     Racy,
 }
@@ -37,7 +41,7 @@ pub enum StoreKind {
 impl StoreKind {
     /// Every variant, correct ones first.
     pub const ALL: &'static [StoreKind] =
-        &[Self::Mutex, Self::RwLock, Self::Sharded, Self::Cow, Self::Racy];
+        &[Self::Mutex, Self::RwLock, Self::Sharded, Self::Cow, Self::LockFree, Self::Racy];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -46,6 +50,7 @@ impl StoreKind {
             Self::RwLock => "rwlock",
             Self::Sharded => "sharded",
             Self::Cow => "cow",
+            Self::LockFree => "lockfree",
             Self::Racy => "racy",
         }
     }
@@ -57,6 +62,7 @@ impl StoreKind {
             Self::RwLock => "RwLock<HashMap>: touch shares the read lock, CAS on the activity word",
             Self::Sharded => "N cache-padded RwLock<HashMap> shards, picked by hash",
             Self::Cow => "copy-on-write with arc-swap: lock-free reads, O(n) writes",
+            Self::LockFree => "Harris-Michael lists on crossbeam-epoch: CAS everywhere, no locks",
             Self::Racy => "UnsafeCell<HashMap> + unsafe impl Sync: the lesson's bug, on purpose",
         }
     }
@@ -74,6 +80,7 @@ impl StoreKind {
             Self::RwLock => Box::new(RwLockStore::new(config)),
             Self::Sharded => Box::new(ShardedStore::new(config)),
             Self::Cow => Box::new(CowStore::new(config)),
+            Self::LockFree => Box::new(LockFreeStore::new(config)),
             Self::Racy => Box::new(RacyStore::new(config)),
         }
     }
