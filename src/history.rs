@@ -1,0 +1,533 @@
+//! Recording what real threads did to a store, and deciding whether it was linearizable.
+//!
+//! Loom proves small scenarios exhaustively; this module checks large random ones on real
+//! threads, the way Lincheck (JVM) and Porcupine (Go) do. Two parts:
+//!
+//! * [`Recorder`] wraps any [`SessionStore`]. Each thread calls through its own
+//!   [`ThreadLog`], which stamps every call's *invocation* and *return* from one shared atomic
+//!   counter and keeps the result. The stamps give real-time order: if call A's return stamp
+//!   is below call B's invocation stamp, A finished before B began, so every linearization
+//!   must put A first. Calls whose stamps interleave were concurrent and may go either way.
+//! * [`History::check`] decides whether some order of the calls, consistent with those
+//!   real-time constraints, is a legal run of the sequential model ([`crate::model`]) that
+//!   returns exactly what the store returned.
+//!
+//! ## The search: Wing–Gong, made local (P-compositionality)
+//!
+//! Wing and Gong's algorithm (1993) builds a linearization one call at a time: a call may go
+//! next if no pending call *returned* before it was *invoked*; apply it to the model; if the
+//! model's result differs from the recorded one, try another; if none fits, backtrack. Lowe
+//! (2017) added memoisation: two partial linearizations that have placed the same set of calls
+//! and reached the same model state have the same future, so each (placed set, state) pair is
+//! explored once. Here each thread's calls happen in program order, so a placed set is just
+//! "how many calls of each thread", and the search is a reachability walk over those
+//! configurations: no recursion, no backtracking stack.
+//!
+//! The search is exponential in the number of calls in flight at once, so the history is cut
+//! first. Linearizability is *local* (Herlihy & Wing): a history is linearizable iff its
+//! restriction to each object is. Horn and Kroening (2015) call a specification that can be
+//! cut this way *P-compositional*. Our objects are session ids: `insert`, `touch` and `remove`
+//! each concern one id, so each id's sub-history is checked alone, with the one-id model
+//! ([`Slot`]). Four threads of twenty calls over a pool of five ids leave each search a few
+//! dozen calls.
+//!
+//! ## `sweep` and `len`: the calls that span ids
+//!
+//! DESIGN's `sweep` is not one atomic step over the map: it removes each session at its own
+//! instant during the call, and returns how many it removed. So a sweep is, for each id, one
+//! *sweep step* (remove the session if it is expired at the sweep's `now`) somewhere inside
+//! the sweep's interval, whose outcome, removed or not, the store does not report id by id.
+//! The checker learns it instead: each id's search records, for every sweep, whether that
+//! id's sweep step removed it, and collects every *signature* (the vector of those bits) that
+//! some valid linearization of the id reaches. Then a small dynamic programme over the ids
+//! asks whether one signature per id adds up, sweep by sweep, to the counts the sweeps really
+//! returned. (The ids are independent, so any combination of per-id linearizations is a
+//! linearization of the whole.)
+//!
+//! `len` is exact only when no other call is in flight (DESIGN), so a `len` that overlaps
+//! another call is recorded but not judged. A *quiescent* `len` is judged like a sweep: each
+//! id contributes a bit, present or not at that instant, and the bits must add up to the
+//! result. Tests append one such `len` after joining their threads.
+//!
+//! ## Why not a library
+//!
+//! stateright's `LinearizabilityTester` is the well-kept Rust option, and it was the first
+//! choice. It does not fit here: it answers yes or no for one object with a deterministic
+//! result per step, so it cannot collect the per-id sweep signatures that the cross-id count
+//! constraint needs; it searches without memoisation; and it would bring a model checker's
+//! dependency tree into the lab for one function. The checker here is a few hundred lines,
+//! and its one idea (memoised reachability per id, then a sum) is documented above.
+//!
+//! ## Cost
+//!
+//! Per id, at most (calls per thread + 1)^threads configurations times the model states and
+//! signatures reached, in practice far fewer, because real-time order allows only the calls
+//! that overlap. The dynamic programme is bounded by the product of (count + 1) over the
+//! observations.
+//!
+//! ```
+//! use sessionlab::history::Recorder;
+//! use sessionlab::model::Op;
+//! use sessionlab::{Config, SessionId, StoreKind, UserId};
+//!
+//! let ttl = 10;
+//! let recorder = Recorder::new(StoreKind::Sharded.build(&Config::new(ttl)));
+//! let id = SessionId::fixed(1);
+//! let logs = std::thread::scope(|s| {
+//!     let a = s.spawn(|| {
+//!         let mut log = recorder.log(0);
+//!         log.call(Op::Insert { id, user: UserId(1), now: 0 });
+//!         log.call(Op::Remove { id });
+//!         log.into_calls()
+//!     });
+//!     let b = s.spawn(|| {
+//!         let mut log = recorder.log(1);
+//!         log.call(Op::Touch { id, now: 5 });
+//!         log.call(Op::Sweep { now: 20 });
+//!         log.into_calls()
+//!     });
+//!     [a.join().unwrap(), b.join().unwrap()]
+//! });
+//! let mut history = recorder.finish(logs);
+//! assert!(history.check(ttl).is_ok(), "{history}");
+//! ```
+
+use crate::id::SessionId;
+use crate::model::{Op, Ret, ShortId, Slot};
+use crate::session::{Tick, UserId};
+use crate::store::{Occupied, SessionStore};
+use crate::sync::{AtomicU64, Ordering};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+/// One completed call: who made it, what it was, what it returned, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    /// The calling thread's number, as given to [`Recorder::log`].
+    pub thread: usize,
+    /// The call.
+    pub op: Op,
+    /// What the store returned.
+    pub ret: Ret,
+    /// Stamp taken just before the call.
+    pub invoked: u64,
+    /// Stamp taken just after it returned; always above `invoked`.
+    pub returned: u64,
+}
+
+/// Wraps a store and hands out [`ThreadLog`]s that record every call made through them.
+pub struct Recorder<S> {
+    store: S,
+    clock: AtomicU64,
+}
+
+impl<S: SessionStore> Recorder<S> {
+    /// Starts recording calls on `store`.
+    pub fn new(store: S) -> Self {
+        Self { store, clock: AtomicU64::new(0) }
+    }
+
+    /// The store, for calls that should not be recorded (setup, inspection).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// A log for one thread. Give every thread its own number; a log is not shared.
+    pub fn log(&self, thread: usize) -> ThreadLog<'_, S> {
+        ThreadLog { recorder: self, thread, calls: Vec::new() }
+    }
+
+    fn stamp(&self) -> u64 {
+        // SeqCst: the stamps must form one order that agrees with real time across threads;
+        // a return stamped before another thread's invocation stamp means the call had
+        // finished before that one began.
+        self.clock.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Joins the threads' logs into one history, and appends a `len()` made now, when (the
+    /// caller promises) every thread has finished: that quiescent `len` is judged exactly.
+    pub fn finish(&self, logs: impl IntoIterator<Item = Vec<Call>>) -> History {
+        let mut calls: Vec<Call> = logs.into_iter().flatten().collect();
+        let thread = calls.iter().map(|call| call.thread + 1).max().unwrap_or(0);
+        let mut log = self.log(thread);
+        log.call(Op::Len);
+        calls.append(&mut log.calls);
+        History::new(calls)
+    }
+}
+
+/// One thread's view of a [`Recorder`]: every call through it is recorded.
+pub struct ThreadLog<'r, S> {
+    recorder: &'r Recorder<S>,
+    thread: usize,
+    calls: Vec<Call>,
+}
+
+impl<S: SessionStore> ThreadLog<'_, S> {
+    /// Makes the call on the store and records it.
+    pub fn call(&mut self, op: Op) -> Ret {
+        let invoked = self.recorder.stamp();
+        let ret = op.apply(&self.recorder.store);
+        let returned = self.recorder.stamp();
+        self.calls.push(Call { thread: self.thread, op, ret, invoked, returned });
+        ret
+    }
+
+    /// The calls made so far, in order.
+    pub fn into_calls(self) -> Vec<Call> {
+        self.calls
+    }
+}
+
+/// A concurrent history: completed calls with their stamps.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct History {
+    calls: Vec<Call>,
+}
+
+impl History {
+    /// A history of these calls (in any order; they are sorted by invocation).
+    pub fn new(mut calls: Vec<Call>) -> Self {
+        calls.sort_by_key(|call| call.invoked);
+        Self { calls }
+    }
+
+    /// The calls, by invocation.
+    pub fn calls(&self) -> &[Call] {
+        &self.calls
+    }
+
+    /// How many calls.
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Whether there are no calls.
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    /// Decides whether the history is linearizable against the model with time-to-live
+    /// `ttl`. On failure the error holds the smallest part of the history that shows it: one
+    /// id's sub-history when that id alone cannot be linearized, or the whole history when
+    /// only the sweep / `len` counts cannot be met.
+    pub fn check(&self, ttl: u64) -> Result<Checked, NotLinearizable> {
+        let observations = self.observations();
+        let index: HashMap<usize, usize> =
+            observations.iter().enumerate().map(|(at, obs)| (obs.call, at)).collect();
+        let mut keys: BTreeMap<SessionId, Vec<usize>> = BTreeMap::new();
+        for (at, call) in self.calls.iter().enumerate() {
+            if let Some(id) = call.op.id() {
+                keys.entry(id).or_default().push(at);
+            }
+        }
+        let mut checked = Checked { keys: keys.len(), configurations: 0 };
+        let mut per_key = Vec::with_capacity(keys.len());
+        for (id, keyed) in &keys {
+            let search = KeySearch::new(self, keyed, &index, ttl);
+            let (signatures, explored) = search.run();
+            checked.configurations += explored;
+            if signatures.is_empty() {
+                let mut sub: Vec<usize> = keyed.clone();
+                sub.extend(observations.iter().map(|obs| obs.call));
+                return Err(NotLinearizable {
+                    reason: format!(
+                        "session {}: no order of its calls, within their real-time bounds, is \
+                         a legal sequential run (DESIGN, \"Semantics\")",
+                        ShortId(id)
+                    ),
+                    witness: self.subset(sub),
+                });
+            }
+            per_key.push(signatures);
+        }
+        let counts: Vec<usize> = observations.iter().map(|obs| obs.count).collect();
+        if adds_up(&per_key, &counts) {
+            return Ok(checked);
+        }
+        let detail: Vec<String> = observations
+            .iter()
+            .map(|obs| {
+                let call = &self.calls[obs.call];
+                format!("t{} {} -> {}", call.thread, call.op, call.ret)
+            })
+            .collect();
+        Err(NotLinearizable {
+            reason: format!(
+                "every session's calls can be linearized alone, but no choice of them gives \
+                 these sweep / len results: {}",
+                detail.join("; ")
+            ),
+            witness: self.clone(),
+        })
+    }
+
+    /// The sweeps and quiescent `len`s, with the counts they returned.
+    fn observations(&self) -> Vec<Observation> {
+        let mut observations = Vec::new();
+        for (at, call) in self.calls.iter().enumerate() {
+            let count = match (call.op, call.ret) {
+                (Op::Sweep { .. }, Ret::Sweep(n)) => n,
+                (Op::Len, Ret::Len(n)) if self.is_quiescent(at) => n,
+                _ => continue,
+            };
+            observations.push(Observation { call: at, count });
+        }
+        observations
+    }
+
+    fn is_quiescent(&self, at: usize) -> bool {
+        let me = &self.calls[at];
+        self.calls.iter().enumerate().all(|(other, call)| {
+            other == at || call.returned < me.invoked || call.invoked > me.returned
+        })
+    }
+
+    fn subset(&self, mut at: Vec<usize>) -> History {
+        at.sort_unstable();
+        at.dedup();
+        History::new(at.into_iter().map(|at| self.calls[at]).collect())
+    }
+}
+
+/// What a successful [`History::check`] looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    /// Distinct session ids, each searched alone.
+    pub keys: usize,
+    /// Configurations (placed calls, model state, signature) explored in all.
+    pub configurations: usize,
+}
+
+/// Why a history is not linearizable, with the calls that show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotLinearizable {
+    /// What cannot be satisfied.
+    pub reason: String,
+    /// The offending (sub-)history. A sub-history restricted to one id is itself not
+    /// linearizable, so by locality neither is the whole.
+    pub witness: History,
+}
+
+impl fmt::Display for NotLinearizable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "not linearizable: {}", self.reason)?;
+        write!(f, "{}", self.witness)
+    }
+}
+
+impl std::error::Error for NotLinearizable {}
+
+impl fmt::Display for History {
+    /// One call per line, by invocation, with stamps renumbered from 0 so that overlap is
+    /// easy to see: `t1 [  3..  6] touch(#2, now=7) -> Some(user-1)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut stamps: Vec<u64> =
+            self.calls.iter().flat_map(|call| [call.invoked, call.returned]).collect();
+        stamps.sort_unstable();
+        let rank = |stamp: u64| stamps.binary_search(&stamp).unwrap_or(0);
+        for call in &self.calls {
+            writeln!(
+                f,
+                "  t{} [{:>3}..{:>3}] {} -> {}",
+                call.thread,
+                rank(call.invoked),
+                rank(call.returned),
+                call.op,
+                call.ret
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A sweep or a quiescent `len`: a call whose result is a sum over ids.
+struct Observation {
+    call: usize,
+    count: usize,
+}
+
+/// One call as one id's search sees it.
+#[derive(Clone, Copy)]
+enum Step {
+    Insert {
+        user: UserId,
+        now: Tick,
+        ret: Result<(), Occupied>,
+    },
+    Touch {
+        now: Tick,
+        ret: Option<UserId>,
+    },
+    Remove {
+        ret: Option<UserId>,
+    },
+    /// This id's step of a sweep: its outcome is a signature bit, not a recorded result.
+    Sweep {
+        now: Tick,
+        bit: usize,
+    },
+    /// A quiescent `len`: whether this id is present is a signature bit.
+    Present {
+        bit: usize,
+    },
+    /// A call whose result is of the wrong kind for its operation.
+    Mismatched,
+}
+
+struct Timed {
+    step: Step,
+    invoked: u64,
+    returned: u64,
+}
+
+/// Which sweep steps removed this id, and where quiescent `len`s saw it: one bit per
+/// observation.
+type Signature = Vec<u64>;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Configuration {
+    placed: Vec<u32>,
+    slot: Slot,
+    signature: Signature,
+}
+
+/// The memoised Wing–Gong search over one id's sub-history.
+struct KeySearch {
+    ttl: u64,
+    /// Each thread's calls on this id (and its sweeps / quiescent `len`s), in program order.
+    threads: Vec<Vec<Timed>>,
+    words: usize,
+}
+
+impl KeySearch {
+    fn new(
+        history: &History,
+        keyed: &[usize],
+        observation_index: &HashMap<usize, usize>,
+        ttl: u64,
+    ) -> Self {
+        let mut by_thread: BTreeMap<usize, Vec<Timed>> = BTreeMap::new();
+        let mut wanted: Vec<usize> = keyed.to_vec();
+        wanted.extend(observation_index.keys().copied());
+        wanted.sort_unstable();
+        for at in wanted {
+            let call = &history.calls[at];
+            let step = match (call.op, call.ret) {
+                (Op::Insert { user, now, .. }, Ret::Insert(ret)) => Step::Insert { user, now, ret },
+                (Op::Touch { now, .. }, Ret::Touch(ret)) => Step::Touch { now, ret },
+                (Op::Remove { .. }, Ret::Remove(ret)) => Step::Remove { ret },
+                (Op::Sweep { now }, Ret::Sweep(_)) => {
+                    Step::Sweep { now, bit: observation_index[&at] }
+                }
+                (Op::Len, Ret::Len(_)) => Step::Present { bit: observation_index[&at] },
+                // A result of the wrong kind (not from `Op::apply`: a hand-built history)
+                // matches no model step, which the search reports as a violation.
+                _ => Step::Mismatched,
+            };
+            by_thread.entry(call.thread).or_default().push(Timed {
+                step,
+                invoked: call.invoked,
+                returned: call.returned,
+            });
+        }
+        let words = observation_index.len().div_ceil(64).max(1);
+        Self { ttl, threads: by_thread.into_values().collect(), words }
+    }
+
+    /// Every signature that a full linearization reaches, and how many configurations were
+    /// explored. No signature means the id cannot be linearized at all.
+    fn run(&self) -> (HashSet<Signature>, usize) {
+        let start = Configuration {
+            placed: vec![0; self.threads.len()],
+            slot: Slot::ABSENT,
+            signature: vec![0; self.words],
+        };
+        let mut seen: HashSet<Configuration> = HashSet::new();
+        let mut pending = vec![start.clone()];
+        seen.insert(start);
+        let mut signatures = HashSet::new();
+        while let Some(configuration) = pending.pop() {
+            // A call may go next only if no unplaced call returned before it was invoked. Each
+            // thread's calls are ordered, so the earliest return among unplaced calls is the
+            // earliest among the threads' next calls.
+            let next: Vec<Option<&Timed>> = self
+                .threads
+                .iter()
+                .zip(&configuration.placed)
+                .map(|(calls, &placed)| calls.get(placed as usize))
+                .collect();
+            let Some(deadline) = next.iter().flatten().map(|timed| timed.returned).min() else {
+                signatures.insert(configuration.signature);
+                continue;
+            };
+            for (thread, timed) in next.iter().enumerate() {
+                let Some(timed) = timed else { continue };
+                if timed.invoked > deadline {
+                    continue;
+                }
+                let mut successor = configuration.clone();
+                if !self.apply(timed.step, &mut successor) {
+                    continue;
+                }
+                successor.placed[thread] += 1;
+                if seen.insert(successor.clone()) {
+                    pending.push(successor);
+                }
+            }
+        }
+        (signatures, seen.len())
+    }
+
+    /// Applies one step to the model; false if the model disagrees with the recorded result.
+    fn apply(&self, step: Step, configuration: &mut Configuration) -> bool {
+        let slot = &mut configuration.slot;
+        let set = |signature: &mut Signature, bit: usize| signature[bit / 64] |= 1 << (bit % 64);
+        match step {
+            Step::Insert { user, now, ret } => slot.insert(user, now) == ret,
+            Step::Touch { now, ret } => slot.touch(self.ttl, now) == ret,
+            Step::Remove { ret } => slot.remove() == ret,
+            Step::Sweep { now, bit } => {
+                if slot.sweep(self.ttl, now) {
+                    set(&mut configuration.signature, bit);
+                }
+                true
+            }
+            Step::Present { bit } => {
+                if slot.is_present() {
+                    set(&mut configuration.signature, bit);
+                }
+                true
+            }
+            Step::Mismatched => false,
+        }
+    }
+}
+
+/// Whether one signature per id can be chosen so that, observation by observation, the bits
+/// add up to the recorded counts.
+fn adds_up(per_key: &[HashSet<Signature>], counts: &[usize]) -> bool {
+    let mut sums: HashSet<Vec<usize>> = HashSet::from([vec![0; counts.len()]]);
+    for signatures in per_key {
+        let mut next = HashSet::new();
+        for sum in &sums {
+            'signatures: for signature in signatures {
+                let mut grown = sum.clone();
+                for (bit, total) in grown.iter_mut().enumerate() {
+                    if signature[bit / 64] >> (bit % 64) & 1 == 1 {
+                        *total += 1;
+                        if *total > counts[bit] {
+                            continue 'signatures;
+                        }
+                    }
+                }
+                next.insert(grown);
+            }
+        }
+        sums = next;
+        if sums.is_empty() {
+            return false;
+        }
+    }
+    sums.contains(counts)
+}
