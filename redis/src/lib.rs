@@ -1,1 +1,37 @@
-//! Placeholder: the Redis store lands with its issue.
+//! # sessionlab-redis
+//!
+//! A sessionlab store in a Redis server: the store a site needs once it runs more than one web
+//! server, because sessions must then live somewhere every server can reach.
+//!
+//! - [`RedisStore`] implements [`sessionlab::FallibleSessionStore`]: the same semantics as the
+//!   in-memory stores (DESIGN, "Semantics"), but every call may fail with a typed
+//!   [`RedisStoreError`] when the server is unreachable.
+//! - [`Unwrapped`] adapts it to [`sessionlab::SessionStore`] for test harnesses (an error
+//!   panics, failing the test).
+//! - [`keys`] documents the key layout; [`scripts`] the server-side atomic steps; [`lesson`]
+//!   compares coordination in one process with coordination through Redis, with measurements.
+//!
+//! ```no_run
+//! use sessionlab::{Config, FallibleSessionStore, UserId};
+//! use sessionlab_redis::RedisStore;
+//!
+//! let store = RedisStore::connect("redis://127.0.0.1:6379/", &Config::new(1_000))?;
+//! let id = store.try_create(UserId(7), 0)?;
+//! assert_eq!(store.try_touch(&id, 500)?, Some(UserId(7)));
+//! assert_eq!(store.try_sweep(1_500)?, 1); // touched at 500: expired at 1_500
+//! # Ok::<(), sessionlab_redis::RedisStoreError>(())
+//! ```
+
+mod error;
+pub mod keys;
+pub mod scripts;
+mod store;
+mod unwrapped;
+
+#[doc = include_str!("../README.md")]
+pub mod lesson {}
+
+pub use error::RedisStoreError;
+pub use keys::DEFAULT_PREFIX;
+pub use store::{RedisOptions, RedisStore};
+pub use unwrapped::Unwrapped;

@@ -1,0 +1,27 @@
+-- Shared by every script. Ticks are stored as 20-digit zero-padded decimals, so a u64 fits
+-- exactly; Lua 5.1's numbers are doubles (exact only below 2^53), so a tick is compared as two
+-- 10-digit halves, each exact. No arithmetic on ticks happens in Lua: the caller passes the
+-- expiry threshold ready-made.
+local function tick_le(a, b)
+  local a_high, b_high = tonumber(string.sub(a, 1, 10)), tonumber(string.sub(b, 1, 10))
+  if a_high ~= b_high then
+    return a_high < b_high
+  end
+  return tonumber(string.sub(a, 11)) <= tonumber(string.sub(b, 11))
+end
+
+local function safety_net(key, ms)
+  if ms ~= '0' then
+    redis.call('PEXPIRE', key, ms)
+  end
+end
+
+-- Whether a stored `last` is a tick this store wrote: exactly 20 decimal digits.
+local function is_tick(value)
+  return string.len(value) == 20 and not string.find(value, '%D')
+end
+
+-- Stops the script with a CORRUPT error (the store maps it to RedisStoreError::Corrupt).
+local function corrupt(key, what)
+  error({err = 'CORRUPT ' .. key .. ' ' .. what})
+end

@@ -1,0 +1,179 @@
+//! What is particular to the Redis store: key layout, the safety-net TTL, prefixes as
+//! namespaces, exact ticks beyond 2^53, typed errors for foreign data, and two stores (two
+//! "web servers") sharing one server. The general semantics are the conformance suite's
+//! (`conformance.rs`).
+
+mod common;
+
+use redis::Commands;
+use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, UserId};
+use sessionlab_redis::{RedisOptions, RedisStore, RedisStoreError};
+use std::time::Duration;
+
+fn raw(url: &str) -> redis::Connection {
+    redis::Client::open(url).and_then(|client| client.get_connection()).expect("raw connection")
+}
+
+#[test]
+fn a_session_is_one_hash_under_the_prefix() {
+    let url = require_redis!("a_session_is_one_hash_under_the_prefix");
+    let store = common::store(&url, "layout", &Config::new(1_000));
+    let id = SessionId::fixed(1);
+    store.try_insert(id, UserId(42), 1_234).unwrap().unwrap();
+    let key = store.key(&id);
+    assert_eq!(key, format!("{}00000000-0000-4000-8000-000000000001", store.prefix()));
+    let mut raw = raw(&url);
+    let user: String = raw.hget(&key, "user").unwrap();
+    let last: String = raw.hget(&key, "last").unwrap();
+    assert_eq!((user.as_str(), last.as_str()), ("42", "00000000000000001234"));
+    store.clear().unwrap();
+}
+
+#[test]
+fn the_safety_net_is_ttl_plus_margin_and_touch_refreshes_it() {
+    let url = require_redis!("the_safety_net_is_ttl_plus_margin_and_touch_refreshes_it");
+    let store = common::store(&url, "net", &Config::new(1_000));
+    let id = SessionId::fixed(2);
+    store.try_insert(id, UserId(1), 0).unwrap().unwrap();
+    let mut raw = raw(&url);
+    let key = store.key(&id);
+    let full = 1_000 + 60_000;
+    let pttl: i64 = raw.pttl(&key).unwrap();
+    assert!((0..=full).contains(&pttl), "pttl {pttl} outside 0..={full}");
+    let _: () = raw.pexpire(&key, 5_000).unwrap();
+    assert_eq!(store.try_touch(&id, 10).unwrap(), Some(UserId(1)));
+    let pttl: i64 = raw.pttl(&key).unwrap();
+    assert!(pttl > 5_000 && pttl <= full, "touch did not refresh the net: pttl {pttl}");
+    store.clear().unwrap();
+}
+
+#[test]
+fn without_a_margin_there_is_no_ttl() {
+    let url = require_redis!("without_a_margin_there_is_no_ttl");
+    let options = RedisOptions { safety_margin: None, ..common::options("no-net") };
+    let store = RedisStore::connect_with(&url, &Config::new(1_000), options).unwrap();
+    let id = SessionId::fixed(3);
+    store.try_insert(id, UserId(1), 0).unwrap().unwrap();
+    let pttl: i64 = raw(&url).pttl(store.key(&id)).unwrap();
+    assert_eq!(pttl, -1, "a key without expiry has pttl -1");
+    store.clear().unwrap();
+}
+
+#[test]
+fn an_abandoned_session_expires_by_the_net_alone() {
+    let url = require_redis!("an_abandoned_session_expires_by_the_net_alone");
+    let options = RedisOptions {
+        safety_margin: Some(Duration::from_millis(50)),
+        ..common::options("abandoned")
+    };
+    let store = RedisStore::connect_with(&url, &Config::new(50), options).unwrap();
+    let id = store.try_create(UserId(9), 0).unwrap();
+    assert_eq!(store.try_len().unwrap(), 1);
+    // No sweep runs; Redis's own expiry removes the key once 100 ms of server time pass.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while store.try_len().unwrap() != 0 {
+        assert!(std::time::Instant::now() < deadline, "the safety net never fired");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(store.try_remove(&id).unwrap(), None);
+}
+
+#[test]
+fn prefixes_are_namespaces() {
+    let url = require_redis!("prefixes_are_namespaces");
+    let config = Config::new(1_000);
+    let a = common::store(&url, "ns-a", &config);
+    let b = common::store(&url, "ns-b", &config);
+    let id = SessionId::fixed(4);
+    a.try_insert(id, UserId(1), 0).unwrap().unwrap();
+    assert_eq!(b.try_touch(&id, 1).unwrap(), None);
+    assert_eq!(b.try_len().unwrap(), 0);
+    assert_eq!(b.try_sweep(u64::MAX).unwrap(), 0);
+    assert_eq!(a.try_len().unwrap(), 1);
+    assert_eq!(a.clear().unwrap(), 1);
+}
+
+#[test]
+fn two_stores_on_one_prefix_share_sessions() {
+    // Two web servers: each has its own store (own pool, own connections), one Redis.
+    let url = require_redis!("two_stores_on_one_prefix_share_sessions");
+    let config = Config::new(1_000);
+    let options = common::options("shared");
+    let server_a = RedisStore::connect_with(&url, &config, options.clone()).unwrap();
+    let server_b = RedisStore::connect_with(&url, &config, options).unwrap();
+    let id = server_a.try_create(UserId(5), 0).unwrap();
+    assert_eq!(server_b.try_touch(&id, 900).unwrap(), Some(UserId(5)));
+    // B's touch at 900 keeps the session alive for A's sweep at 1_500.
+    assert_eq!(server_a.try_sweep(1_500).unwrap(), 0);
+    assert_eq!(server_a.try_remove(&id).unwrap(), Some(UserId(5)));
+    assert_eq!(server_b.try_touch(&id, 1_000).unwrap(), None, "logout on A seen by B");
+    assert_eq!(server_b.try_insert(id, UserId(6), 0).unwrap(), Ok(()));
+    assert_eq!(server_a.try_insert(id, UserId(7), 0).unwrap(), Err(Occupied));
+    server_a.clear().unwrap();
+}
+
+#[test]
+fn ticks_beyond_two_to_the_53_stay_exact() {
+    // Lua counts in doubles; 2^53 + 1 is the first integer a double cannot hold.
+    let url = require_redis!("ticks_beyond_two_to_the_53_stay_exact");
+    let big = (1u64 << 53) + 1;
+    let store = common::store(&url, "big", &Config::new(2));
+    let id = SessionId::fixed(5);
+    store.try_insert(id, UserId(1), big).unwrap().unwrap();
+    assert_eq!(store.try_touch(&id, big + 1).unwrap(), Some(UserId(1)), "live until big + 2");
+    assert_eq!(store.try_sweep(big + 2).unwrap(), 0, "touched at big + 1: live until big + 3");
+    assert_eq!(store.try_sweep(big + 3).unwrap(), 1);
+    let id = SessionId::fixed(6);
+    store.try_insert(id, UserId(2), u64::MAX).unwrap().unwrap();
+    assert_eq!(store.try_touch(&id, u64::MAX).unwrap(), Some(UserId(2)));
+    store.clear().unwrap();
+}
+
+#[test]
+fn foreign_data_under_the_prefix_is_a_typed_error_not_a_panic() {
+    let url = require_redis!("foreign_data_under_the_prefix_is_a_typed_error_not_a_panic");
+    let store = common::store(&url, "corrupt", &Config::new(1_000));
+    let mut raw = raw(&url);
+    let id = SessionId::fixed(7);
+    let tick_zero = "00000000000000000000";
+    let _: () = raw
+        .hset_multiple(store.key(&id), &[("user", "not-a-number"), ("last", tick_zero)])
+        .unwrap();
+    match store.try_touch(&id, 1) {
+        Err(error @ RedisStoreError::Corrupt { .. }) => {
+            assert!(!error.is_connection_error());
+            assert!(error.to_string().contains("not-a-number"), "{error}");
+        }
+        other => panic!("expected a Corrupt error for the user, got {other:?}"),
+    }
+    let short_tick = SessionId::fixed(9);
+    let _: () = raw.hset_multiple(store.key(&short_tick), &[("user", "1"), ("last", "0")]).unwrap();
+    match store.try_touch(&short_tick, 1) {
+        Err(RedisStoreError::Corrupt { key, detail }) => {
+            assert_eq!(key, store.key(&short_tick));
+            assert!(detail.contains("20-digit"), "{detail}");
+        }
+        other => panic!("expected a Corrupt error for the tick, got {other:?}"),
+    }
+    assert_eq!(store.try_sweep(u64::MAX).unwrap(), 1, "the sweep skips the foreign tick");
+    let other = SessionId::fixed(8);
+    let _: () = raw.set(store.key(&other), "a string, not a hash").unwrap();
+    assert!(matches!(store.try_touch(&other, 1), Err(RedisStoreError::Redis(_))));
+    store.clear().unwrap();
+    let _: () = raw.del(store.key(&other)).unwrap();
+}
+
+#[test]
+fn a_malformed_url_or_a_closed_port_is_an_error_at_connect() {
+    assert!(matches!(
+        RedisStore::connect("not a url", &Config::default()),
+        Err(RedisStoreError::Redis(_))
+    ));
+    // Port 1 on loopback: nothing listens there.
+    let options =
+        RedisOptions { connect_timeout: Duration::from_millis(200), ..RedisOptions::default() };
+    let error = RedisStore::connect_with("redis://127.0.0.1:1/", &Config::default(), options)
+        .err()
+        .expect("nothing listens on port 1");
+    assert!(error.is_connection_error(), "{error}");
+}
