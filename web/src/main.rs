@@ -1,2 +1,348 @@
-//! Placeholder: the web app lands with its issue.
-fn main() {}
+//! `sessionlab-web`: serve the lesson's app over any store, or load it and report.
+
+use clap::{Args, Parser, Subcommand};
+use sessionlab::StoreKind;
+use sessionlab::sweeper::Clock;
+use sessionlab_web::load::{self, LoadConfig, LoadReport};
+use sessionlab_web::server::{self, RunningServer, ServeConfig};
+use sessionlab_web::supervise::{LISTENING, ServerChild, ServerFate};
+use sessionlab_web::{duration, tls};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "sessionlab-web",
+    version,
+    about = "The Go lesson's cookie-session web app, over any sessionlab store"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Mode,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Serve the app: POST /login (form user=<name>), GET /me, POST /logout.
+    Serve(ServeArgs),
+    /// Start a server per store in a child process, run login -> k x me -> logout flows
+    /// against it over loopback, and print a table.
+    Load(LoadArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The store (mutex, rwlock, sharded, cow, racy, ...).
+    #[arg(long, default_value = "mutex", value_parser = parse_store)]
+    store: StoreKind,
+    /// How long an idle session lives (also the cookie's Max-Age).
+    #[arg(long, default_value = "30m", value_parser = duration::parse)]
+    ttl: Duration,
+    /// Where to listen. Loopback by default: expose it deliberately, and then with --tls.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Serve HTTPS; without --cert/--key, with a self-signed certificate made at start.
+    #[arg(long)]
+    tls: bool,
+    /// PEM certificate chain (implies --tls).
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// PEM private key (implies --tls).
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    /// Write the generated self-signed certificate here (for curl --cacert).
+    #[arg(long)]
+    save_cert: Option<PathBuf>,
+    /// How often a logout may trigger a sweep, and how often the background sweeper runs
+    /// [default: a tenth of the ttl, 10ms..30s].
+    #[arg(long, value_parser = duration::parse)]
+    sweep_every: Option<Duration>,
+    /// Runtime worker threads [default: one per core].
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Log every login and logout (session ids redacted).
+    #[arg(long)]
+    verbose: bool,
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// Stores to load, comma-separated, or "all" or "correct".
+    #[arg(long, default_value = "all")]
+    store: String,
+    /// Load a server that is already running here instead (loopback only).
+    #[arg(long, conflicts_with = "store")]
+    target: Option<SocketAddr>,
+    /// Client threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Requests per store (about).
+    #[arg(long, default_value_t = 100_000)]
+    requests: u64,
+    /// `me` requests per flow.
+    #[arg(long, default_value_t = 8)]
+    touches: usize,
+    /// Every n-th flow abandons its session instead of logging out (0: never).
+    #[arg(long, default_value_t = 10)]
+    abandon_every: u64,
+    /// The servers' ttl (with --target: the running server's).
+    #[arg(long, default_value = "5s", value_parser = duration::parse)]
+    ttl: Duration,
+    /// Stop each run after this long in any case.
+    #[arg(long, default_value = "60s", value_parser = duration::parse)]
+    max_time: Duration,
+    /// A request unanswered this long means the server hung.
+    #[arg(long, default_value = "3s", value_parser = duration::parse)]
+    timeout: Duration,
+    /// Worker threads of each child server [default: one per core].
+    #[arg(long)]
+    server_workers: Option<usize>,
+}
+
+fn parse_store(name: &str) -> Result<StoreKind, String> {
+    name.parse().map_err(|error: sessionlab::stores::UnknownStore| error.to_string())
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Mode::Serve(args) => serve(args),
+        Mode::Load(args) => run_load(&args),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let mut config = ServeConfig::new(args.addr, args.ttl);
+    if let Some(every) = args.sweep_every {
+        config.sweep_every = every;
+    }
+    if let Some(workers) = args.workers {
+        config.workers = workers;
+    }
+    config.verbose = args.verbose;
+    if args.tls || args.cert.is_some() {
+        let identity = match (&args.cert, &args.key) {
+            (Some(cert), Some(key)) => tls::from_pem_files(cert, key),
+            _ => tls::self_signed(),
+        };
+        let identity = match identity {
+            Ok(identity) => identity,
+            Err(error) => return fail(&format!("TLS: {error}")),
+        };
+        if let Some(path) = &args.save_cert
+            && let Err(error) = std::fs::write(path, &identity.cert_pem)
+        {
+            return fail(&format!("cannot write {}: {error}", path.display()));
+        }
+        match tls::server_config(identity) {
+            Ok(tls) => config.tls = Some(tls),
+            Err(error) => return fail(&format!("TLS: {error}")),
+        }
+    }
+    if !args.store.is_correct() {
+        eprintln!(
+            "warning: the {} store is wrong on purpose; concurrent requests may lose sessions, hang or crash this server",
+            args.store
+        );
+    }
+    let clock = Clock::start();
+    let backend = server::in_memory_backend(args.store, &config, clock);
+    let server = match RunningServer::start(&config, backend, clock) {
+        Ok(server) => server,
+        Err(error) => return fail(&format!("cannot serve on {}: {error}", args.addr)),
+    };
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    // The first line is read by `load` to find the port; keep its shape.
+    println!(
+        "{LISTENING}{scheme}://{} (store {}, ttl {}, sweep every {})",
+        server.addr(),
+        args.store,
+        duration::format(config.ttl),
+        duration::format(config.sweep_every),
+    );
+    let _ = std::io::stdout().flush();
+    match server.wait() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&format!("server failed: {error}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("sessionlab-web: {message}");
+    ExitCode::FAILURE
+}
+
+fn stores(list: &str) -> Result<Vec<StoreKind>, String> {
+    match list {
+        "all" => Ok(StoreKind::ALL.to_vec()),
+        "correct" => Ok(StoreKind::correct().collect()),
+        _ => list.split(',').map(|name| parse_store(name.trim())).collect(),
+    }
+}
+
+/// One row of the table.
+struct Row {
+    name: String,
+    fate: ServerFate,
+    report: Option<LoadReport>,
+}
+
+fn run_load(args: &LoadArgs) -> ExitCode {
+    let config = LoadConfig {
+        threads: args.threads,
+        requests: args.requests,
+        touches: args.touches,
+        max_time: args.max_time,
+        ttl: args.ttl,
+        abandon_every: args.abandon_every,
+        io_timeout: args.timeout,
+    };
+    println!(
+        "load: {} client threads, ~{} requests per store, flows of login -> {} x me -> logout -> me, ttl {}",
+        config.threads,
+        config.requests,
+        config.touches,
+        duration::format(config.ttl)
+    );
+    print_header();
+    if let Some(target) = args.target {
+        return match load::run(target, &config) {
+            Ok(report) => {
+                let clean = report.is_clean();
+                print_row(&Row {
+                    name: target.to_string(),
+                    fate: ServerFate::Fine,
+                    report: Some(report),
+                });
+                if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            }
+            Err(error) => fail(&error.to_string()),
+        };
+    }
+    let kinds = match stores(&args.store) {
+        Ok(kinds) => kinds,
+        Err(error) => return fail(&error),
+    };
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(error) => return fail(&format!("cannot find this program to start servers: {error}")),
+    };
+    let mut rows = Vec::new();
+    let mut failed = false;
+    for kind in kinds {
+        let mut command = Command::new(&exe);
+        command.args(["serve", "--store", kind.name(), "--addr", "127.0.0.1:0", "--ttl"]);
+        command.arg(duration::format(config.ttl));
+        if let Some(workers) = args.server_workers {
+            command.args(["--workers", &workers.to_string()]);
+        }
+        let (row, stderr, error) = match ServerChild::spawn(command, Duration::from_secs(10)) {
+            Err(error) => (
+                Row {
+                    name: kind.name().into(),
+                    fate: ServerFate::Exited { code: -1 },
+                    report: None,
+                },
+                String::new(),
+                Some(error.to_string()),
+            ),
+            Ok(child) => {
+                let result = load::run(child.addr(), &config);
+                let silent_for = match &result {
+                    Ok(report) if report.timed_out => Some(config.io_timeout),
+                    _ => None,
+                };
+                let (fate, stderr) = child.finish(silent_for);
+                match result {
+                    Ok(report) => {
+                        let error = report.first_transport_error.clone();
+                        (
+                            Row { name: kind.name().into(), fate, report: Some(report) },
+                            stderr,
+                            error,
+                        )
+                    }
+                    Err(error) => (
+                        Row { name: kind.name().into(), fate, report: None },
+                        stderr,
+                        Some(error.to_string()),
+                    ),
+                }
+            }
+        };
+        print_row(&row);
+        let clean =
+            row.fate == ServerFate::Fine && row.report.as_ref().is_some_and(LoadReport::is_clean);
+        if !clean {
+            if let Some(error) = error {
+                println!("         first client error: {error}");
+            }
+            if let Some(line) = stderr
+                .lines()
+                .map(str::trim)
+                .rfind(|line| !line.is_empty() && !line.starts_with("warning:"))
+            {
+                println!("         server's last words: {line}");
+            }
+        }
+        failed |= kind.is_correct() && !clean;
+        rows.push((kind, row));
+    }
+    let throughput = |wanted: StoreKind| {
+        rows.iter()
+            .find(|(kind, _)| *kind == wanted)
+            .and_then(|(_, row)| row.report.as_ref())
+            .map(LoadReport::throughput)
+    };
+    if let (Some(sharded), Some(mutex)) =
+        (throughput(StoreKind::Sharded), throughput(StoreKind::Mutex))
+    {
+        println!("sharded / mutex throughput: {:.2}x", sharded / mutex);
+    }
+    if rows.iter().any(|(kind, _)| !kind.is_correct()) {
+        println!(
+            "(the racy store is wrong on purpose: whatever its row shows is the lesson's bug)"
+        );
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn print_header() {
+    println!(
+        "{:<8} {:<24} {:>9} {:>8} {:>8} {:>8} {:>8} {:>5} {:>11} {:>15} {:>6}",
+        "store",
+        "server",
+        "requests",
+        "req/s",
+        "p50 µs",
+        "p99 µs",
+        "max µs",
+        "lost",
+        "resurrected",
+        "wrongly expired",
+        "other"
+    );
+}
+
+fn print_row(row: &Row) {
+    let fate = row.fate.to_string();
+    match &row.report {
+        Some(r) => println!(
+            "{:<8} {:<24} {:>9} {:>8.0} {:>8} {:>8} {:>8} {:>5} {:>11} {:>15} {:>6}",
+            row.name,
+            fate,
+            r.requests,
+            r.throughput(),
+            r.latency.value_at_quantile(0.5),
+            r.latency.value_at_quantile(0.99),
+            r.latency.max(),
+            r.lost,
+            r.resurrected,
+            r.wrongly_expired,
+            r.wrong_user + r.unexpected + r.transport_errors,
+        ),
+        None => println!("{:<8} {:<24} (no load run)", row.name, fate),
+    }
+}
