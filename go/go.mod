@@ -1,0 +1,3 @@
+module sessionlab/golesson
+
+go 1.19
