@@ -67,6 +67,11 @@ impl<S: Read + Write> Client<S> {
         Self { stream, host: host.to_owned(), buf: Vec::with_capacity(4096), request: Vec::new() }
     }
 
+    /// The stream underneath (e.g. to ask a TLS stream what it negotiated).
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+
     /// Sends `method path` with extra `headers` and `body`, and reads the answer.
     pub fn request(
         &mut self,

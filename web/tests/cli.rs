@@ -1,0 +1,56 @@
+//! The binary: `serve` in a child process as `load` starts it, and `load` printing its table.
+
+use sessionlab_web::client::Client;
+use sessionlab_web::supervise::{ServerChild, ServerFate};
+use std::process::Command;
+use std::time::Duration;
+
+const EXE: &str = env!("CARGO_BIN_EXE_sessionlab-web");
+
+#[test]
+fn serve_answers_and_stops_cleanly() {
+    let mut command = Command::new(EXE);
+    command.args(["serve", "--store", "sharded", "--addr", "127.0.0.1:0", "--ttl", "1m"]);
+    let child = ServerChild::spawn(command, Duration::from_secs(20)).unwrap();
+    assert!(child.addr().ip().is_loopback());
+    let mut client = Client::connect(child.addr(), Duration::from_secs(10)).unwrap();
+    let answer = client.post("/login", None, b"user=dora").unwrap();
+    assert_eq!(answer.status, 200);
+    assert!(answer.set_cookies[0].contains("Max-Age=60"));
+    let (fate, stderr) = child.finish(None);
+    assert_eq!(fate, ServerFate::Fine, "{stderr}");
+}
+
+#[test]
+fn serve_refuses_a_bad_store_name() {
+    let output = Command::new(EXE).args(["serve", "--store", "nope"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown store"));
+}
+
+#[test]
+fn load_prints_its_table() {
+    let output = Command::new(EXE)
+        .args(["load", "--store", "mutex,sharded", "--requests", "2000", "--max-time", "60s"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    for expected in ["req/s", "p99 µs", "lost", "resurrected", "wrongly expired", "sharded / mutex"]
+    {
+        assert!(stdout.contains(expected), "{expected} missing in\n{stdout}");
+    }
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|line| matches!(line.split_whitespace().next(), Some("mutex" | "sharded")))
+        .filter(|line| !line.contains("throughput"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    for row in rows {
+        let columns: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(columns[1], "ok", "{row}");
+        let requests: u64 = columns[2].parse().unwrap();
+        assert!(requests >= 2000, "{row}");
+        assert_eq!(&columns[columns.len() - 4..], ["0", "0", "0", "0"], "{row}");
+    }
+}
