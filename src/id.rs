@@ -122,10 +122,9 @@ impl fmt::Display for ParseSessionIdError {
             Self::Version { found } => {
                 write!(f, "version digit (byte 14) is {found}, a random UUID has 4")
             }
-            Self::Variant { found } => write!(
-                f,
-                "variant digit (byte 19) is {found}, an RFC 9562 UUID has 8, 9, a or b"
-            ),
+            Self::Variant { found } => {
+                write!(f, "variant digit (byte 19) is {found}, an RFC 9562 UUID has 8, 9, a or b")
+            }
         }
     }
 }

@@ -93,7 +93,10 @@ pub fn run_child(mut command: Command, timeout: Duration) -> io::Result<ChildOut
     Ok(ChildOutcome::Signaled { signal, name: signal_name(signal), stderr })
 }
 
-fn wait_or_kill(child: &mut Child, timeout: Duration) -> io::Result<Option<std::process::ExitStatus>> {
+fn wait_or_kill(
+    child: &mut Child,
+    timeout: Duration,
+) -> io::Result<Option<std::process::ExitStatus>> {
     if let Some(status) = child.wait_timeout(timeout)? {
         return Ok(Some(status));
     }
@@ -170,7 +173,11 @@ mod tests {
 
     #[test]
     fn reports_a_crash_by_signal_name() {
-        let outcome = run_child(sh("echo 'free(): invalid pointer' >&2; kill -SEGV $$"), Duration::from_secs(10)).unwrap();
+        let outcome = run_child(
+            sh("echo 'free(): invalid pointer' >&2; kill -SEGV $$"),
+            Duration::from_secs(10),
+        )
+        .unwrap();
         assert!(matches!(outcome, ChildOutcome::Signaled { signal: 11, name: "SIGSEGV", .. }));
         assert_eq!(outcome.describe(), "killed by SIGSEGV (free(): invalid pointer)");
     }

@@ -82,8 +82,7 @@ impl Activity {
                 // Already at or past `now`: nothing to write, and the session is live.
                 return true;
             }
-            match self.0.compare_exchange_weak(current, now, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.0.compare_exchange_weak(current, now, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return true,
                 Err(actual) => current = actual,
             }

@@ -5,7 +5,7 @@ use crate::session::{Tick, UserId};
 use std::fmt;
 
 /// Returned by [`SessionStore::insert`] when the id is already stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Occupied;
 
 impl fmt::Display for Occupied {
@@ -122,9 +122,9 @@ impl Config {
 
     /// The shard count to use: a power of two, at least 1.
     pub fn shard_count(&self) -> usize {
-        let wanted = self.shards.unwrap_or_else(|| {
-            4 * std::thread::available_parallelism().map_or(1, |n| n.get())
-        });
+        let wanted = self
+            .shards
+            .unwrap_or_else(|| 4 * std::thread::available_parallelism().map_or(1, |n| n.get()));
         wanted.clamp(1, 1 << 16).next_power_of_two()
     }
 }

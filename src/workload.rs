@@ -176,7 +176,9 @@ where
                     ttl: spec.ttl,
                     user: UserId(index as u64),
                     target: per_thread_sessions,
-                    rng: fastrand::Rng::with_seed(spec.seed.wrapping_mul(0x9e37_79b9).wrapping_add(index as u64)),
+                    rng: fastrand::Rng::with_seed(
+                        spec.seed.wrapping_mul(0x9e37_79b9).wrapping_add(index as u64),
+                    ),
                     progress,
                 };
                 scope.spawn(move || handler.run(deadline, per_thread_ops))
@@ -262,7 +264,9 @@ impl<S: SessionStore + ?Sized> Handler<'_, S> {
         let mut stale: Vec<Stale> = Vec::new();
         loop {
             if tally.ops % 256 == 0 {
-                self.progress.ops.fetch_add(if tally.ops == 0 { 0 } else { 256 }, Ordering::Relaxed);
+                self.progress
+                    .ops
+                    .fetch_add(if tally.ops == 0 { 0 } else { 256 }, Ordering::Relaxed);
                 if Instant::now() >= deadline || max_ops.is_some_and(|max| tally.ops >= max) {
                     break;
                 }

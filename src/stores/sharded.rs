@@ -71,11 +71,15 @@ impl ShardedStore {
 
     // Poison policy: as in the single-lock stores, a poisoned shard is taken back.
 
-    fn read(shard: &RwLock<HashMap<SessionId, Session>>) -> RwLockReadGuard<'_, HashMap<SessionId, Session>> {
+    fn read(
+        shard: &RwLock<HashMap<SessionId, Session>>,
+    ) -> RwLockReadGuard<'_, HashMap<SessionId, Session>> {
         shard.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(shard: &RwLock<HashMap<SessionId, Session>>) -> RwLockWriteGuard<'_, HashMap<SessionId, Session>> {
+    fn write(
+        shard: &RwLock<HashMap<SessionId, Session>>,
+    ) -> RwLockWriteGuard<'_, HashMap<SessionId, Session>> {
         shard.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
