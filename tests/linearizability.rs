@@ -1,0 +1,418 @@
+//! Linearizability of real-thread histories ([`sessionlab::history`]).
+//!
+//! * The checker itself, on hand-written histories: it accepts what the specification allows
+//!   and rejects what it forbids (so the properties below can fail).
+//! * Every correct store (`StoreKind::correct()`, so new stores join automatically): random
+//!   scenarios of 2–4 threads with 3–20 calls each over a pool of 1–4 ids, each run several
+//!   times on real threads released together by a barrier; every history must be
+//!   linearizable.
+//! * Every mutant (`sessionlab::mutants::ALL`): within a bounded number of tries some history
+//!   must be *non*-linearizable; the smallest witness found is printed.
+//! * The racy store, in a child process (this test binary re-executed on one hidden test): it
+//!   must report a non-linearizable history, crash, or hang; never take this process down.
+//!
+//! Knobs (all optional): `PROPTEST_CASES` (scenarios per correct store, default 128),
+//! `SESSIONLAB_REPEATS` (runs per scenario, default 4), `SESSIONLAB_MUTANT_TRIES` (bound per
+//! mutant, default 40000), `SESSIONLAB_RACY_TRIES` (bound in the racy child, default 20000).
+//! Example of a long run: `PROPTEST_CASES=2000 cargo test --release --test linearizability --
+//! --nocapture`. The counts of histories checked are printed (visible with `--nocapture`).
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{FileFailurePersistence, TestRunner};
+use sessionlab::history::{Call, History, NotLinearizable, Recorder};
+use sessionlab::isolate::{ChildOutcome, run_child};
+use sessionlab::model::{Op, Ret};
+use sessionlab::{Config, Occupied, SessionId, SessionStore, StoreKind, Tick, UserId, mutants};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const TTL: u64 = 10;
+
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+type Scenario = Vec<Vec<Op>>;
+
+fn op(pool: u64) -> impl Strategy<Value = Op> {
+    let id = (0..pool).prop_map(SessionId::fixed);
+    let now = 0..3 * TTL;
+    prop_oneof![
+        3 => (id.clone(), 1..4u64, now.clone())
+            .prop_map(|(id, user, now)| Op::Insert { id, user: UserId(user), now }),
+        4 => (id.clone(), now.clone()).prop_map(|(id, now)| Op::Touch { id, now }),
+        2 => id.prop_map(|id| Op::Remove { id }),
+        1 => now.prop_map(|now| Op::Sweep { now }),
+        1 => Just(Op::Len),
+    ]
+}
+
+/// 2–4 threads, 3–20 calls each, over a pool of 1–4 ids.
+fn scenario() -> impl Strategy<Value = Scenario> {
+    (1..=4u64, 2..=4usize).prop_flat_map(|(pool, threads)| {
+        prop::collection::vec(prop::collection::vec(op(pool), 3..=20), threads)
+    })
+}
+
+/// Releases threads together far more tightly than `std::sync::Barrier`, whose futex
+/// wake-ups arrive tens of microseconds apart: longer than a whole scenario takes, which
+/// would leave the threads running one after another.
+struct SpinBarrier {
+    waiting: AtomicUsize,
+}
+
+impl SpinBarrier {
+    fn new(threads: usize) -> Self {
+        Self { waiting: AtomicUsize::new(threads) }
+    }
+
+    fn wait(&self) {
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let mut spins = 0u32;
+        while self.waiting.load(Ordering::Acquire) != 0 {
+            spins += 1;
+            // More threads than cores: let the late ones run.
+            if spins % 64 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// The hunt's second family: one hot session and per-thread clocks that move forward at
+/// about one tick per call, a few ticks apart between threads, the way real request clocks
+/// do. Most calls touch (so activity words are written all the time and two threads' writes
+/// race); sweeps land about one ttl behind the clock, where a session whose activity slipped
+/// backwards by a tick or two expires early; inserts bring the session back after a
+/// legitimate expiry. The general family rarely makes two touches of one session overlap
+/// often enough for the backwards-touch bug.
+fn hot_scenario() -> impl Strategy<Value = Scenario> {
+    let id = SessionId::fixed(0);
+    let thread = prop::collection::vec((0..10u8, 0..4u64), 10..=20).prop_map(move |draws| {
+        draws
+            .into_iter()
+            .enumerate()
+            .map(|(i, (kind, jitter))| {
+                let clock = i as u64 + jitter;
+                match kind {
+                    0 => Op::Insert { id, user: UserId(1), now: clock },
+                    1 | 2 => Op::Sweep { now: clock + TTL },
+                    _ => Op::Touch { id, now: clock },
+                }
+            })
+            .collect::<Vec<Op>>()
+    });
+    prop::collection::vec(thread, 2..=2)
+}
+
+/// Runs the scenario on real threads, released together, and returns the history.
+fn record<S: SessionStore>(store: S, scenario: &Scenario) -> History {
+    let recorder = Recorder::new(store);
+    let start = SpinBarrier::new(scenario.len());
+    let logs: Vec<Vec<Call>> = std::thread::scope(|s| {
+        let handles: Vec<_> = scenario
+            .iter()
+            .enumerate()
+            .map(|(thread, ops)| {
+                let (recorder, start) = (&recorder, &start);
+                s.spawn(move || {
+                    let mut log = recorder.log(thread);
+                    start.wait();
+                    for op in ops {
+                        log.call(*op);
+                    }
+                    log.into_calls()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a store call panicked")).collect()
+    });
+    recorder.finish(logs)
+}
+
+fn config() -> Config {
+    Config::new(TTL).with_shards(2)
+}
+
+/// Runs random scenarios on stores from `build` until one history is not linearizable or
+/// `tries` histories were checked. Returns the smallest witness among the first few found,
+/// and how many histories it took to find the first.
+fn hunt(
+    build: &dyn Fn(&Config) -> Box<dyn SessionStore>,
+    tries: u64,
+) -> Option<(NotLinearizable, u64)> {
+    let mut runner = TestRunner::default();
+    let (general, hot) = (scenario(), hot_scenario());
+    let mut best: Option<(NotLinearizable, u64)> = None;
+    let mut found = 0;
+    for attempt in 1..=tries {
+        let scenario = if attempt % 4 == 0 {
+            general.new_tree(&mut runner).expect("scenario").current()
+        } else {
+            hot.new_tree(&mut runner).expect("scenario").current()
+        };
+        if let Err(violation) = record(build(&config()), &scenario).check(TTL) {
+            found += 1;
+            let first = best.as_ref().map_or(attempt, |(_, at)| *at);
+            if best.as_ref().is_none_or(|(b, _)| violation.witness.len() < b.witness.len()) {
+                best = Some((violation, first));
+            }
+        }
+        // A few more witnesses, within a hundred more tries, often give a smaller one to print.
+        if best.as_ref().is_some_and(|(_, first)| found == 5 || attempt >= first + 100) {
+            break;
+        }
+    }
+    best
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checker on hand-written histories
+
+fn id(n: u64) -> SessionId {
+    SessionId::fixed(n)
+}
+
+/// A call on `thread` spanning stamps `invoked..returned`.
+fn call(thread: usize, invoked: u64, returned: u64, op: Op, ret: Ret) -> Call {
+    Call { thread, op, ret, invoked, returned }
+}
+
+fn insert(n: u64, now: Tick) -> Op {
+    Op::Insert { id: id(n), user: UserId(n), now }
+}
+
+#[test]
+fn checker_accepts_a_concurrent_insert_and_remove_either_way() {
+    // Overlapping: the remove may go first (None) or second (Some).
+    for removed in [None, Some(UserId(1))] {
+        let history = History::new(vec![
+            call(0, 0, 3, insert(1, 0), Ret::Insert(Ok(()))),
+            call(1, 1, 2, Op::Remove { id: id(1) }, Ret::Remove(removed)),
+        ]);
+        assert!(history.check(TTL).is_ok(), "{history}");
+    }
+}
+
+#[test]
+fn checker_rejects_two_successful_inserts_of_one_id() {
+    let history = History::new(vec![
+        call(0, 0, 1, insert(1, 0), Ret::Insert(Ok(()))),
+        call(1, 2, 3, insert(1, 0), Ret::Insert(Ok(()))),
+    ]);
+    let error = history.check(TTL).expect_err("two Ok inserts");
+    assert!(error.reason.contains("#1"), "{error}");
+}
+
+#[test]
+fn checker_respects_real_time_order() {
+    // The remove returned before the insert began: it must see nothing.
+    let history = History::new(vec![
+        call(1, 0, 1, Op::Remove { id: id(1) }, Ret::Remove(Some(UserId(1)))),
+        call(0, 2, 3, insert(1, 0), Ret::Insert(Ok(()))),
+    ]);
+    assert!(history.check(TTL).is_err(), "{history}");
+    // Overlapping, the same results are fine.
+    let history = History::new(vec![
+        call(1, 0, 3, Op::Remove { id: id(1) }, Ret::Remove(Some(UserId(1)))),
+        call(0, 1, 2, insert(1, 0), Ret::Insert(Ok(()))),
+    ]);
+    assert!(history.check(TTL).is_ok(), "{history}");
+}
+
+#[test]
+fn checker_rejects_a_revived_session() {
+    let history = History::new(vec![
+        call(0, 0, 1, insert(1, 0), Ret::Insert(Ok(()))),
+        call(0, 2, 3, Op::Touch { id: id(1), now: 10 }, Ret::Touch(Some(UserId(1)))),
+    ]);
+    assert!(history.check(TTL).is_err(), "expired at 0 + 10 <= 10");
+}
+
+#[test]
+fn checker_counts_sweeps_per_key() {
+    let setup = [
+        call(0, 0, 1, insert(1, 0), Ret::Insert(Ok(()))),
+        call(0, 2, 3, insert(2, 5), Ret::Insert(Ok(()))),
+    ];
+    // At 12, only #1 (0 + 10 <= 12) is expired.
+    for (count, ok) in [(0, false), (1, true), (2, false)] {
+        let mut calls = setup.to_vec();
+        calls.push(call(1, 4, 5, Op::Sweep { now: 12 }, Ret::Sweep(count)));
+        let history = History::new(calls);
+        assert_eq!(history.check(TTL).is_ok(), ok, "sweep returned {count}\n{history}");
+    }
+}
+
+#[test]
+fn checker_lets_a_sweep_remove_each_key_at_its_own_instant() {
+    // A touch overlaps the sweep: the sweep may take #1 before the touch (touch: None) or
+    // find it touched (sweep: 0). "Touch Some and sweep 1" is the one forbidden pair.
+    for (touched, swept, ok) in
+        [(None, 1, true), (Some(UserId(1)), 0, true), (Some(UserId(1)), 1, false), (None, 0, false)]
+    {
+        let history = History::new(vec![
+            call(0, 0, 1, insert(1, 0), Ret::Insert(Ok(()))),
+            call(0, 2, 5, Op::Touch { id: id(1), now: 9 }, Ret::Touch(touched)),
+            call(1, 3, 4, Op::Sweep { now: 10 }, Ret::Sweep(swept)),
+            call(2, 6, 7, Op::Touch { id: id(1), now: 10 }, Ret::Touch(touched.map(|_| UserId(1)))),
+        ]);
+        assert_eq!(history.check(TTL).is_ok(), ok, "{history}");
+    }
+}
+
+#[test]
+fn checker_judges_quiescent_len_and_ignores_overlapping_len() {
+    let base = [
+        call(0, 0, 1, insert(1, 0), Ret::Insert(Ok(()))),
+        call(0, 2, 3, insert(2, 0), Ret::Insert(Ok(()))),
+    ];
+    let quiescent = |n| {
+        let mut calls = base.to_vec();
+        calls.push(call(1, 4, 5, Op::Len, Ret::Len(n)));
+        History::new(calls)
+    };
+    assert!(quiescent(2).check(TTL).is_ok());
+    assert!(quiescent(1).check(TTL).is_err());
+    let mut calls = base.to_vec();
+    calls.push(call(1, 2, 5, Op::Len, Ret::Len(7)));
+    let overlapping = History::new(calls);
+    assert!(overlapping.check(TTL).is_ok(), "len is only exact when nothing is in flight");
+}
+
+#[test]
+fn checker_rejects_results_of_the_wrong_kind() {
+    let history = History::new(vec![call(0, 0, 1, insert(1, 0), Ret::Touch(None))]);
+    assert!(history.check(TTL).is_err());
+}
+
+#[test]
+fn recorder_stamps_agree_with_program_order() {
+    let history = record(config_store(), &vec![vec![insert(1, 0), Op::Remove { id: id(1) }]]);
+    let calls = history.calls();
+    assert_eq!(calls.len(), 3, "two calls and the final len");
+    assert!(calls.windows(2).all(|w| w[0].returned < w[1].invoked), "{history}");
+    assert_eq!(calls[2].ret, Ret::Len(0));
+    assert_eq!(calls[0].ret, Ret::Insert(Ok(())));
+    assert_ne!(calls[0].ret, Ret::Insert(Err(Occupied)));
+}
+
+fn config_store() -> Box<dyn SessionStore> {
+    StoreKind::Mutex.build(&config())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Correct stores: every history linearizable
+
+fn proptest_config(default: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok());
+    ProptestConfig {
+        cases: cases.unwrap_or(default),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/linearizability.txt",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
+#[test]
+fn every_correct_store_gives_linearizable_histories() {
+    let repeats = knob("SESSIONLAB_REPEATS", 4);
+    for kind in StoreKind::correct() {
+        let mut runner = TestRunner::new(proptest_config(128));
+        let histories = Cell::new(0u64);
+        let longest = Cell::new(0usize);
+        let result = runner.run(&scenario(), |scenario| {
+            for _ in 0..repeats {
+                let history = record(kind.build(&config()), &scenario);
+                histories.set(histories.get() + 1);
+                longest.set(longest.get().max(history.len()));
+                if let Err(violation) = history.check(TTL) {
+                    return Err(TestCaseError::fail(format!("store {kind}: {violation}")));
+                }
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            panic!("{error}");
+        }
+        let (histories, longest) = (histories.get(), longest.get());
+        eprintln!(
+            "{kind}: {histories} histories checked, all linearizable (longest {longest} calls)"
+        );
+        assert!(histories > 0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutants: some history is not linearizable
+
+#[test]
+fn every_mutant_gives_a_non_linearizable_history() {
+    let tries = knob("SESSIONLAB_MUTANT_TRIES", 40_000);
+    let mut missed = Vec::new();
+    for mutant in mutants::ALL {
+        match hunt(&mutant.build, tries) {
+            Some((violation, after)) => eprintln!(
+                "mutant {}: caught after {after} histories; smallest witness ({} calls):\n{violation}",
+                mutant.name,
+                violation.witness.len()
+            ),
+            None => missed.push(mutant.name),
+        }
+    }
+    assert!(missed.is_empty(), "no non-linearizable history in {tries} tries for: {missed:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The racy store, in a child process
+
+const RACY_CHILD: &str = "SESSIONLAB_RACY_LINEARIZABILITY_CHILD";
+const VIOLATION_EXIT: i32 = 3;
+
+/// The child's side: not a test of its own. Without the environment variable it returns at
+/// once; with it, it hunts the racy store and exits `VIOLATION_EXIT` with the witness on
+/// stdout, or 0 if every history was linearizable.
+#[test]
+fn racy_child_entry() {
+    if std::env::var_os(RACY_CHILD).is_none() {
+        return;
+    }
+    let tries = knob("SESSIONLAB_RACY_TRIES", 20_000);
+    match hunt(&|config| StoreKind::Racy.build(config), tries) {
+        Some((violation, after)) => {
+            println!("caught after {after} histories; smallest witness:\n{violation}");
+            std::process::exit(VIOLATION_EXIT);
+        }
+        None => println!("all {tries} histories were linearizable"),
+    }
+}
+
+#[test]
+fn the_racy_store_is_caught_in_a_child_process() {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(["racy_child_entry", "--exact", "--nocapture", "--test-threads=1"])
+        .env(RACY_CHILD, "1");
+    let outcome = run_child(command, Duration::from_secs(60)).expect("start the child");
+    match &outcome {
+        ChildOutcome::Exited { code: VIOLATION_EXIT, stdout, .. } => {
+            eprintln!("racy store: not linearizable, {stdout}");
+            assert!(stdout.contains("not linearizable"), "{stdout}");
+        }
+        ChildOutcome::Signaled { .. } | ChildOutcome::Hung { .. } => {
+            eprintln!("racy store: {}", outcome.describe());
+        }
+        ChildOutcome::Exited { code, stdout, stderr } => {
+            panic!("the racy store survived the hunt (exit {code}):\n{stdout}\n{stderr}")
+        }
+    }
+}
