@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
-use sessionlab::{Config, SessionId};
+use sessionlab::{Config, Occupied, SessionId, SessionStore, Tick, UserId};
 use sessionlab_redis::{RedisOptions, RedisStore, Unwrapped};
 use std::time::Duration;
 
@@ -54,7 +54,37 @@ pub fn store(url: &str, test: &str, config: &Config) -> RedisStore {
         .unwrap_or_else(|error| panic!("{URL_VAR}={url} is set but unusable: {error}"))
 }
 
-/// The same, adapted for the generic checkers.
-pub fn unwrapped(url: &str, test: &str, config: &Config) -> Unwrapped<RedisStore> {
-    Unwrapped(store(url, test, config))
+/// The same, adapted for the generic checkers, and deleting its keys when dropped.
+pub fn scoped(url: &str, test: &str, config: &Config) -> Scoped {
+    Scoped(Unwrapped(store(url, test, config)))
+}
+
+/// An [`Unwrapped`] Redis store that deletes its keys when dropped. A sweep `SCAN`s the whole
+/// database, not just its prefix, so every key a test leaves behind slows every later sweep
+/// until the safety net removes it.
+pub struct Scoped(pub Unwrapped<RedisStore>);
+
+impl Drop for Scoped {
+    fn drop(&mut self) {
+        // Best effort: if the server is gone, the safety-net TTL removes the keys instead.
+        let _ = self.0.0.clear();
+    }
+}
+
+impl SessionStore for Scoped {
+    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
+        self.0.insert(id, user, now)
+    }
+    fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
+        self.0.touch(id, now)
+    }
+    fn remove(&self, id: &SessionId) -> Option<UserId> {
+        self.0.remove(id)
+    }
+    fn sweep(&self, now: Tick) -> usize {
+        self.0.sweep(now)
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
 }
