@@ -5,6 +5,7 @@
 
 use sessionlab::{Config, Occupied, SessionId, SessionStore, Tick, UserId};
 use sessionlab_redis::{RedisOptions, RedisStore, Unwrapped};
+use std::io::Write;
 use std::time::Duration;
 
 /// The variable that names the shared test server, e.g. `redis://127.0.0.1:6390/`.
@@ -16,7 +17,10 @@ pub fn redis_url(test: &str) -> Option<String> {
     match std::env::var(URL_VAR) {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            eprintln!(
+            // Straight to the process's stderr: libtest captures `eprintln!` of passing
+            // tests, and a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr().lock(),
                 "SKIPPED {test}: {URL_VAR} is unset. Start a server and set it \
                  (redis/ci.sh does both), e.g. {URL_VAR}=redis://127.0.0.1:6390/"
             );
