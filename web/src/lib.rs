@@ -15,6 +15,7 @@
 //! | [`tls`] | rustls with ring; self-signed certificates; what HTTPS does and does not protect |
 //! | [`client`], [`load`] | the load generator and what it counts |
 //! | [`supervise`] | the server in a child process, for stores that crash or hang it |
+//! | [`cpu`] | where a run's CPU time goes |
 //!
 //! It is its own crate so that the core crate's loom build (`--cfg loom`) never compiles tokio.
 
@@ -22,6 +23,7 @@ pub mod app;
 pub mod backend;
 pub mod client;
 pub mod cookie;
+pub mod cpu;
 pub mod duration;
 pub mod load;
 pub mod server;

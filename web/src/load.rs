@@ -89,6 +89,8 @@ pub struct LoadReport {
     pub first_transport_error: Option<String>,
     /// Whether some request waited past `io_timeout`.
     pub timed_out: bool,
+    /// CPU time the client threads used (`None` where it cannot be read).
+    pub client_cpu: Option<Duration>,
 }
 
 impl LoadReport {
@@ -107,6 +109,7 @@ impl LoadReport {
             transport_errors: 0,
             first_transport_error: None,
             timed_out: false,
+            client_cpu: Some(Duration::ZERO),
         }
     }
 
@@ -125,11 +128,17 @@ impl LoadReport {
             self.first_transport_error.clone_from(&other.first_transport_error);
         }
         self.timed_out |= other.timed_out;
+        self.client_cpu = self.client_cpu.zip(other.client_cpu).map(|(a, b)| a + b);
     }
 
     /// Requests per second over the run.
     pub fn throughput(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Client CPU time per answered request.
+    pub fn client_cpu_per_request(&self) -> Option<Duration> {
+        self.client_cpu.map(|cpu| cpu / u32::try_from(self.requests.max(1)).unwrap_or(u32::MAX))
     }
 
     /// Whether every answer was right (no lost, resurrected, wrongly expired or mixed-up
@@ -228,6 +237,15 @@ enum Step {
 
 impl Worker<'_> {
     fn run(&mut self) -> LoadReport {
+        let cpu_at_start = crate::cpu::this_thread();
+        let mut report = self.flows();
+        report.client_cpu = cpu_at_start
+            .zip(crate::cpu::this_thread())
+            .map(|(start, end)| end.saturating_sub(start));
+        report
+    }
+
+    fn flows(&mut self) -> LoadReport {
         let mut report = LoadReport::new();
         let mut client = None;
         let mut flow = 0u64;

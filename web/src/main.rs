@@ -187,6 +187,7 @@ struct Row {
     name: String,
     fate: ServerFate,
     report: Option<LoadReport>,
+    server_cpu: Option<Duration>,
 }
 
 fn run_load(args: &LoadArgs) -> ExitCode {
@@ -211,10 +212,12 @@ fn run_load(args: &LoadArgs) -> ExitCode {
         return match load::run(target, &config) {
             Ok(report) => {
                 let clean = report.is_clean();
+                let name = target.to_string();
                 print_row(&Row {
-                    name: target.to_string(),
+                    name,
                     fate: ServerFate::Fine,
                     report: Some(report),
+                    server_cpu: None,
                 });
                 if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE }
             }
@@ -238,40 +241,7 @@ fn run_load(args: &LoadArgs) -> ExitCode {
         if let Some(workers) = args.server_workers {
             command.args(["--workers", &workers.to_string()]);
         }
-        let (row, stderr, error) = match ServerChild::spawn(command, Duration::from_secs(10)) {
-            Err(error) => (
-                Row {
-                    name: kind.name().into(),
-                    fate: ServerFate::Exited { code: -1 },
-                    report: None,
-                },
-                String::new(),
-                Some(error.to_string()),
-            ),
-            Ok(child) => {
-                let result = load::run(child.addr(), &config);
-                let silent_for = match &result {
-                    Ok(report) if report.timed_out => Some(config.io_timeout),
-                    _ => None,
-                };
-                let (fate, stderr) = child.finish(silent_for);
-                match result {
-                    Ok(report) => {
-                        let error = report.first_transport_error.clone();
-                        (
-                            Row { name: kind.name().into(), fate, report: Some(report) },
-                            stderr,
-                            error,
-                        )
-                    }
-                    Err(error) => (
-                        Row { name: kind.name().into(), fate, report: None },
-                        stderr,
-                        Some(error.to_string()),
-                    ),
-                }
-            }
-        };
+        let (row, stderr, error) = load_child(kind, command, &config);
         print_row(&row);
         let clean =
             row.fate == ServerFate::Fine && row.report.as_ref().is_some_and(LoadReport::is_clean);
@@ -296,6 +266,10 @@ fn run_load(args: &LoadArgs) -> ExitCode {
             .and_then(|(_, row)| row.report.as_ref())
             .map(LoadReport::throughput)
     };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "cpu µs/req: CPU time per request spent in the server + in the load client ({cores} cores shared by both)"
+    );
     if let (Some(sharded), Some(mutex)) =
         (throughput(StoreKind::Sharded), throughput(StoreKind::Mutex))
     {
@@ -309,9 +283,44 @@ fn run_load(args: &LoadArgs) -> ExitCode {
     if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
+/// Starts the server `command` for `kind`, loads it, and says how it went: the row, the
+/// server's stderr, and the first client-side error.
+fn load_child(
+    kind: StoreKind,
+    command: Command,
+    config: &LoadConfig,
+) -> (Row, String, Option<String>) {
+    let name = kind.name().to_owned();
+    let child = match ServerChild::spawn(command, Duration::from_secs(10)) {
+        Ok(child) => child,
+        Err(error) => {
+            let fate = ServerFate::Exited { code: -1 };
+            let row = Row { name, fate, report: None, server_cpu: None };
+            return (row, String::new(), Some(error.to_string()));
+        }
+    };
+    let cpu_before = child.cpu_time();
+    let result = load::run(child.addr(), config);
+    let server_cpu = cpu_before.zip(child.cpu_time()).map(|(a, b)| b.saturating_sub(a));
+    let silent_for = match &result {
+        Ok(report) if report.timed_out => Some(config.io_timeout),
+        _ => None,
+    };
+    let (fate, stderr) = child.finish(silent_for);
+    match result {
+        Ok(report) => {
+            let error = report.first_transport_error.clone();
+            (Row { name, fate, report: Some(report), server_cpu }, stderr, error)
+        }
+        Err(error) => {
+            (Row { name, fate, report: None, server_cpu }, stderr, Some(error.to_string()))
+        }
+    }
+}
+
 fn print_header() {
     println!(
-        "{:<8} {:<24} {:>9} {:>8} {:>8} {:>8} {:>8} {:>5} {:>11} {:>15} {:>6}",
+        "{:<8} {:<24} {:>9} {:>8} {:>8} {:>8} {:>8} {:>5} {:>11} {:>15} {:>6} {:>11}",
         "store",
         "server",
         "requests",
@@ -322,15 +331,28 @@ fn print_header() {
         "lost",
         "resurrected",
         "wrongly expired",
-        "other"
+        "other",
+        "cpu µs/req"
     );
+}
+
+/// `server+client` CPU µs per request, or `-` where a side cannot be read.
+fn cpu_column(server: Option<Duration>, report: &LoadReport) -> String {
+    let requests = report.requests.max(1) as f64;
+    let per_request = |cpu: Option<Duration>| {
+        cpu.map_or_else(
+            || "-".to_owned(),
+            |cpu| format!("{:.1}", cpu.as_secs_f64() * 1e6 / requests),
+        )
+    };
+    format!("{}+{}", per_request(server), per_request(report.client_cpu))
 }
 
 fn print_row(row: &Row) {
     let fate = row.fate.to_string();
     match &row.report {
         Some(r) => println!(
-            "{:<8} {:<24} {:>9} {:>8.0} {:>8} {:>8} {:>8} {:>5} {:>11} {:>15} {:>6}",
+            "{:<8} {:<24} {:>9} {:>8.0} {:>8} {:>8} {:>8} {:>5} {:>11} {:>15} {:>6} {:>11}",
             row.name,
             fate,
             r.requests,
@@ -342,6 +364,7 @@ fn print_row(row: &Row) {
             r.resurrected,
             r.wrongly_expired,
             r.wrong_user + r.unexpected + r.transport_errors,
+            cpu_column(row.server_cpu, r),
         ),
         None => println!("{:<8} {:<24} (no load run)", row.name, fate),
     }

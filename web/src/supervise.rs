@@ -106,6 +106,11 @@ impl ServerChild {
         self.addr
     }
 
+    /// CPU time the child's threads have used so far (Linux; `None` elsewhere).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        crate::cpu::process(self.child.id())
+    }
+
     /// Says how the child is, stops it if it still runs, and returns its fate with the end of
     /// what it printed on stderr. `silent_for`: the load saw a request wait this long.
     pub fn finish(mut self, silent_for: Option<Duration>) -> (ServerFate, String) {
