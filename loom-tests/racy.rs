@@ -1,0 +1,40 @@
+#![cfg(loom)]
+//! The lesson's racy store fails, and these tests say exactly how: loom reports a causality
+//! violation on the store's `UnsafeCell` (two accesses, at least one a write, with no
+//! happens-before between them), which is a data race, which is undefined behaviour.
+//!
+//! The expected strings are loom's own messages (loom 0.7, `src/rt/cell.rs`). A write racing a
+//! write reads "Concurrent write accesses to `UnsafeCell`"; a read racing a write reads
+//! "Concurrent read and write accesses", with " to `UnsafeCell`" added when the write is the
+//! later access. `README.md` shows a captured report and how to read it.
+
+use crate::scenarios;
+use sessionlab::RacyStore;
+
+/// Two logins at once: write/write.
+#[test]
+#[should_panic(expected = "Causality violation: Concurrent write accesses to `UnsafeCell`.")]
+fn insert_distinct() {
+    scenarios::insert_distinct(|config| RacyStore::new(config));
+}
+
+/// Two logouts at once: "deleting is not writing" is false; a delete is a write.
+#[test]
+#[should_panic(expected = "Causality violation: Concurrent write accesses to `UnsafeCell`.")]
+fn remove_remove() {
+    scenarios::remove_remove(|config| RacyStore::new(config));
+}
+
+/// The background sweep against a request: the lesson's `go cleanSessions()`.
+#[test]
+#[should_panic(expected = "Causality violation: Concurrent write accesses to `UnsafeCell`.")]
+fn touch_sweep() {
+    scenarios::touch_sweep(|config| RacyStore::new(config));
+}
+
+/// `len` reading the map while a login writes it: read/write.
+#[test]
+#[should_panic(expected = "Causality violation: Concurrent read and write accesses")]
+fn len_insert() {
+    scenarios::len_insert(|config| RacyStore::new(config));
+}

@@ -1,0 +1,306 @@
+#![cfg(loom)]
+//! The scenarios, written once and generic over the store.
+//!
+//! Each one builds a tiny store ([`model_config`]: two shards, room for four sessions), runs
+//! two threads (the model's main thread and one spawned thread) on fixed ids, joins, and
+//! asserts the *set of allowed outcomes* of the sequential specification (DESIGN,
+//! "Semantics"), the way *Rust Atomics and Locks* ends its examples. Loom runs the scenario
+//! once per interleaving it can tell apart, so an assertion here holds for every one of them.
+//!
+//! The assertion messages are part of the suite's interface: `mutants.rs` expects some of them
+//! by substring, so change them together.
+//!
+//! To check a new store, instantiate every scenario with one line:
+//!
+//! ```ignore
+//! crate::scenarios::loom_scenarios!(lockfree, |config| LockFreeStore::new(config));
+//! ```
+
+use crate::model::run_model;
+use sessionlab::sync::{Arc, AtomicBool, Ordering, thread};
+use sessionlab::{Config, SessionId, SessionStore, UserId};
+
+/// Time-to-live in every model: a session last active at `t` is expired from `t + 10` on.
+pub const TTL: u64 = 10;
+
+/// The store configuration for models: tiny, so each execution is cheap, and with two
+/// shards, so the sharded store really is sharded.
+pub fn model_config() -> Config {
+    Config::new(TTL).with_shards(2).with_capacity(4)
+}
+
+/// Instantiates every generic scenario for one store as `mod $module`, one `#[test]` each.
+///
+/// `$make` is a closure `|config: &Config| -> impl SessionStore`; the invoking module's
+/// imports are visible to it.
+macro_rules! loom_scenarios {
+    ($module:ident, $make:expr) => {
+        #[doc = concat!("Every generic loom scenario, run on `", stringify!($module), "`.")]
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::scenarios::loom_scenarios!(@tests $make;
+                insert_distinct, insert_same, remove_remove, touch_remove, touch_touch,
+                touch_sweep, touch_expired_sweep, insert_sweep, sweep_sweep, len_insert);
+        }
+    };
+    (@tests $make:expr; $($scenario:ident),+) => {
+        $(
+            #[test]
+            fn $scenario() {
+                $crate::scenarios::$scenario($make);
+            }
+        )+
+    };
+}
+pub(crate) use loom_scenarios;
+
+/// `store type :: scenario`, for the model's printout.
+fn label<S>(scenario: &str) -> String {
+    let store = std::any::type_name::<S>().rsplit("::").next().unwrap_or("store");
+    format!("{store}::{scenario}")
+}
+
+/// Runs `op` on a clone of `store` in a new (loom) thread.
+fn spawn_on<S, R>(
+    store: &Arc<S>,
+    op: impl FnOnce(&S) -> R + Send + 'static,
+) -> thread::JoinHandle<R>
+where
+    S: SessionStore + 'static,
+    R: Send + 'static,
+{
+    let store = Arc::clone(store);
+    thread::spawn(move || op(&store))
+}
+
+/// Two logins with distinct ids: both succeed, and both sessions are there afterwards.
+pub fn insert_distinct<S, M>(make: M)
+where
+    S: SessionStore + 'static,
+    M: Fn(&Config) -> S + Send + Sync + 'static,
+{
+    run_model(&label::<S>("insert_distinct"), 3, move || {
+        let store = Arc::new(make(&model_config()));
+        let (a, b) = (SessionId::fixed(1), SessionId::fixed(2));
+        let other = spawn_on(&store, move |s| s.insert(b, UserId(2), 0));
+        let mine = store.insert(a, UserId(1), 0);
+        let theirs = other.join().unwrap();
+        assert_eq!((mine, theirs), (Ok(()), Ok(())), "an insert of an absent id failed");
+        assert_eq!(store.touch(&a, 1), Some(UserId(1)), "a concurrent insert was lost: {a}");
+        assert_eq!(store.touch(&b, 1), Some(UserId(2)), "a concurrent insert was lost: {b}");
+        assert_eq!(store.len(), 2, "a concurrent insert was lost (len)");
+    });
+}
+
+/// Two logins racing for one id: exactly one gets `Ok`, and its user is the one stored.
+pub fn insert_same<S, M>(make: M)
+where
+    S: SessionStore + 'static,
+    M: Fn(&Config) -> S + Send + Sync + 'static,
+{
+    run_model(&label::<S>("insert_same"), 3, move || {
+        let store = Arc::new(make(&model_config()));
+        let id = SessionId::fixed(1);
+        let other = spawn_on(&store, move |s| s.insert(id, UserId(2), 0));
+        let mine = store.insert(id, UserId(1), 0);
+        let theirs = other.join().unwrap();
+        let winner = match (mine, theirs) {
+            (Ok(()), Err(_)) => UserId(1),
+            (Err(_), Ok(())) => UserId(2),
+            outcome => panic!("exactly one insert of one id may succeed; got {outcome:?}"),
+        };
+        assert_eq!(store.touch(&id, 1), Some(winner), "the loser's insert overwrote the winner");
+        assert_eq!(store.len(), 1);
+    });
+}
+
+/// Two logouts of one session: exactly one gets `Some`.
+pub fn remove_remove<S, M>(make: M)
+where
+    S: SessionStore + 'static,
+    M: Fn(&Config) -> S + Send + Sync + 'static,
+{
+    run_model(&label::<S>("remove_remove"), 3, move || {
+        let store = Arc::new(make(&model_config()));
+        let id = SessionId::fixed(1);
+        store.insert(id, UserId(1), 0).unwrap();
+        let other = spawn_on(&store, move |s| s.remove(&id));
+        let mine = store.remove(&id);
+        let theirs = other.join().unwrap();
+        let winners = [mine, theirs].iter().filter(|r| r.is_some()).count();
+        assert_eq!(winners, 1, "exactly one remove may return Some; got {mine:?} and {theirs:?}");
+        assert_eq!(mine.or(theirs), Some(UserId(1)));
+        assert_eq!(store.touch(&id, 1), None, "a removed session is still there");
+        assert_eq!(store.len(), 0);
+    });
+}
+
+/// A request and a logout of one session: afterwards it is gone; the logout always finds it;
+/// the touch may succeed only if it came first, so a touch that starts after the logout has
+/// returned must fail.
+pub fn touch_remove<S, M>(make: M)
+where
+    S: SessionStore + 'static,
+    M: Fn(&Config) -> S + Send + Sync + 'static,
+{
+    run_model(&label::<S>("touch_remove"), 3, move || {
+        let store = Arc::new(make(&model_config()));
+        let id = SessionId::fixed(1);
+        store.insert(id, UserId(1), 0).unwrap();
+        // Set once the remove has *returned*: real-time order, which linearizability keeps.
+        let removed = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&removed);
+        let other = spawn_on(&store, move |s| {
+            let result = s.remove(&id);
+            flag.store(true, Ordering::SeqCst);
+            result
+        });
+        let remove_returned_before_touch = removed.load(Ordering::SeqCst);
+        let touched = store.touch(&id, 5);
+        let logged_out = other.join().unwrap();
+        assert_eq!(logged_out, Some(UserId(1)), "the logout did not find a present session");
+        assert!(
+            !(remove_returned_before_touch && touched.is_some()),
+            "touch succeeded after the remove had returned"
+        );
+        assert!(touched.is_none() || touched == Some(UserId(1)));
+        assert_eq!(store.touch(&id, 6), None, "a removed session is still there");
+        assert_eq!(store.len(), 0);
+    });
+}
+
+/// Two requests of one session with different clocks (7 and 5): both succeed, and activity
+/// ends at the later one, 7, never moving backwards.
+pub fn touch_touch<S, M>(make: M)
+where
+    S: SessionStore + 'static,
+    M: Fn(&Config) -> S + Send + Sync + 'static,
+{
+    run_model(&label::<S>("touch_touch"), 3, move || {
+        let store = Arc::new(make(&model_config()));
+        let id = SessionId::fixed(1);
+        store.insert(id, UserId(1), 0).unwrap();
+        let other = spawn_on(&store, move |s| s.touch(&id, 7));
+        let mine = store.touch(&id, 5);
+        let theirs = other.join().unwrap();
+        assert_eq!((mine, theirs), (Some(UserId(1)), Some(UserId(1))), "a live touch failed");
+        // Last active at max(7, 5) = 7: live at 16, expired at 17.
+        assert_eq!(store.sweep(7 + TTL - 1), 0, "activity moved backwards: swept before 7+ttl");
+        assert_eq!(store.sweep(7 + TTL), 1, "activity moved past the latest touch");
+    });
+}
+
+/// A request just inside the ttl (at 9, session last active at 0) against a sweep at the
+/// expiry boundary (10): exactly one of them wins. Never both "the touch returned `Some`"
+/// and "the sweep removed it".
+pub fn touch_sweep<S, M>(make: M)
+where
+    S: SessionStore + 'static,
+    M: Fn(&Config) -> S + Send + Sync + 'static,
+{
+    run_model(&label::<S>("touch_sweep"), 3, move || {
+        let store = Arc::new(make(&model_config()));
+        let id = SessionId::fixed(1);
+        store.insert(id, UserId(1), 0).unwrap();
+        let sweeper = spawn_on(&store, |s| s.sweep(TTL));
+        let touched = store.touch(&id, TTL - 1);
+        let swept = sweeper.join().unwrap();
+        assert!(
+            !(touched.is_some() && swept == 1),
+            "touch returned Some and sweep removed it (a live session was swept)"
+        );
+        assert!(swept <= 1);
+        if touched.is_some() {
+            assert_eq!(store.touch(&id, TTL + TTL - 2), Some(UserId(1)), "touch at 9 was lost");
+        } else {
+            assert_eq!(swept, 1, "touch of a live session failed, yet nothing removed it");
+            assert_eq!(store.len(), 0);
+        }
+    });
+}
+
+/// A request that arrives exactly at expiry (10) against a sweep at 10: the touch always
+/// fails and the sweep always removes the session. An expired session is never revived.
+pub fn touch_expired_sweep<S, M>(make: M)
+where
+    S: SessionStore + 'static,
+    M: Fn(&Config) -> S + Send + Sync + 'static,
+{
+    run_model(&label::<S>("touch_expired_sweep"), 3, move || {
+        let store = Arc::new(make(&model_config()));
+        let id = SessionId::fixed(1);
+        store.insert(id, UserId(1), 0).unwrap();
+        let sweeper = spawn_on(&store, |s| s.sweep(TTL));
+        let touched = store.touch(&id, TTL);
+        let swept = sweeper.join().unwrap();
+        assert_eq!(touched, None, "an expired session was revived");
+        assert_eq!(swept, 1, "a session expired throughout the sweep survived it");
+        assert_eq!(store.len(), 0);
+    });
+}
+
+/// A login reusing an expired, not yet swept id, against a sweep: the sweep removes exactly
+/// the expired session, never the live one nor the new login; the counts add up.
+pub fn insert_sweep<S, M>(make: M)
+where
+    S: SessionStore + 'static,
+    M: Fn(&Config) -> S + Send + Sync + 'static,
+{
+    run_model(&label::<S>("insert_sweep"), 3, move || {
+        let store = Arc::new(make(&model_config()));
+        let (expired, live) = (SessionId::fixed(1), SessionId::fixed(2));
+        store.insert(expired, UserId(1), 0).unwrap();
+        store.insert(live, UserId(2), 5).unwrap();
+        let sweeper = spawn_on(&store, |s| s.sweep(TTL));
+        let login = store.insert(expired, UserId(3), TTL);
+        let swept = sweeper.join().unwrap();
+        assert_eq!(swept, 1, "the sweep must remove exactly the one expired session");
+        assert_eq!(store.touch(&live, TTL + 1), Some(UserId(2)), "a live session was swept");
+        let relogged = login.is_ok();
+        let expected = relogged.then_some(UserId(3));
+        assert_eq!(store.touch(&expired, TTL + 1), expected, "the new login was swept or lost");
+        assert_eq!(store.len(), 2 + usize::from(relogged) - swept, "the counts do not add up");
+    });
+}
+
+/// Two sweeps at once over two expired sessions and a live one: together they remove each
+/// expired session exactly once, and leave the live one.
+pub fn sweep_sweep<S, M>(make: M)
+where
+    S: SessionStore + 'static,
+    M: Fn(&Config) -> S + Send + Sync + 'static,
+{
+    run_model(&label::<S>("sweep_sweep"), 3, move || {
+        let store = Arc::new(make(&model_config()));
+        let live = SessionId::fixed(3);
+        store.insert(SessionId::fixed(1), UserId(1), 0).unwrap();
+        store.insert(SessionId::fixed(2), UserId(2), 0).unwrap();
+        store.insert(live, UserId(3), 5).unwrap();
+        let other = spawn_on(&store, |s| s.sweep(TTL));
+        let mine = store.sweep(TTL);
+        let theirs = other.join().unwrap();
+        assert_eq!(mine + theirs, 2, "the sweeps' counts do not add up: {mine} + {theirs}");
+        assert_eq!(store.touch(&live, TTL + 1), Some(UserId(3)), "a live session was swept");
+        assert_eq!(store.len(), 1);
+    });
+}
+
+/// `len` (a read of the whole map) while a login writes it: it sees the map before or
+/// after, nothing else. This is the read/write scenario.
+pub fn len_insert<S, M>(make: M)
+where
+    S: SessionStore + 'static,
+    M: Fn(&Config) -> S + Send + Sync + 'static,
+{
+    run_model(&label::<S>("len_insert"), 3, move || {
+        let store = Arc::new(make(&model_config()));
+        store.insert(SessionId::fixed(1), UserId(1), 0).unwrap();
+        let other = spawn_on(&store, |s| s.insert(SessionId::fixed(2), UserId(2), 0));
+        let seen = store.len();
+        other.join().unwrap().unwrap();
+        assert!(seen == 1 || seen == 2, "len saw {seen} sessions, neither before nor after");
+        assert_eq!(store.len(), 2);
+    });
+}
