@@ -1,1 +1,138 @@
-fn main() {}
+//! Bytes per session: what each map holds for 1M sessions, measured by a counting global
+//! allocator (live bytes after filling, minus live bytes before), not guessed from RSS.
+//!
+//! `cargo bench --bench memory` prints the table and writes
+//! `target/sessionlab-bench/memory.json`; `-- --test` uses 10k sessions (CI).
+//!
+//! The floor is a plain `HashMap<SessionId, (UserId, Tick)>` filled the same way. Maps grow as
+//! they fill (no capacity hint), as a server's table does, so each figure includes the spare
+//! room the map's growth policy leaves at that size. The copy-on-write store is filled to
+//! 100k only (each insert copies the map: O(n²) to fill), and compared with a floor of the
+//! same size.
+
+// Each bench target uses part of the shared code.
+#[allow(dead_code)]
+mod common;
+
+use common::{COW_MAX, Contender, fillable, report_dir, test_mode};
+use sessionlab::mixes::{Floor, START, prefill_id};
+use sessionlab::sync::{AtomicUsize, Ordering};
+use sessionlab::{Config, UserId};
+use std::alloc::{GlobalAlloc, Layout, System};
+
+/// The system allocator, counting live bytes.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's own arguments, so `System`'s
+// guarantees are ours; the counter only observes sizes and never touches the memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        ptr
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        ptr
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged; `ptr` came from this allocator with this layout.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            LIVE.fetch_add(new_size, Ordering::Relaxed);
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// One row of the report.
+#[derive(Debug, serde::Serialize)]
+struct Row {
+    name: &'static str,
+    sessions: usize,
+    bytes: usize,
+    bytes_per_session: f64,
+    floor_bytes_per_session: f64,
+    vs_floor: f64,
+}
+
+fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+fn floor_bytes(size: usize) -> usize {
+    let before = live();
+    let mut floor = Floor::new(u64::MAX, 0);
+    for i in 0..size as u64 {
+        floor.insert(prefill_id(i), UserId(1), START);
+    }
+    let bytes = live() - before;
+    drop(floor);
+    bytes
+}
+
+fn main() {
+    let size = if test_mode() { 10_000 } else { 1_000_000 };
+    let mut rows = Vec::new();
+    for contender in Contender::all() {
+        let size = if fillable(contender, size) { size } else { COW_MAX };
+        let floor = floor_bytes(size) as f64 / size as f64;
+        let before = live();
+        let store = contender.build(&Config::new(u64::MAX));
+        for i in 0..size as u64 {
+            let _ = store.insert(prefill_id(i), UserId(1), START);
+        }
+        // Lock-free maps may hold retired memory until their epoch advances; what is counted
+        // is what the map keeps after filling, which is what a server would carry.
+        let bytes = live().saturating_sub(before);
+        drop(store);
+        let per = bytes as f64 / size as f64;
+        rows.push(Row {
+            name: contender.name(),
+            sessions: size,
+            bytes,
+            bytes_per_session: per,
+            floor_bytes_per_session: floor,
+            vs_floor: per / floor,
+        });
+    }
+    println!(
+        "{:<10} {:>9} {:>12} {:>10} {:>10} {:>9}",
+        "map", "sessions", "bytes", "B/session", "floor B/s", "vs floor"
+    );
+    for row in &rows {
+        println!(
+            "{:<10} {:>9} {:>12} {:>10.1} {:>10.1} {:>8.2}x",
+            row.name,
+            row.sessions,
+            row.bytes,
+            row.bytes_per_session,
+            row.floor_bytes_per_session,
+            row.vs_floor
+        );
+    }
+    let path = report_dir().join("memory.json");
+    match serde_json::to_string_pretty(&rows).map(|json| std::fs::write(&path, json)) {
+        Ok(Ok(())) => println!("wrote {}", path.display()),
+        Ok(Err(error)) => eprintln!("could not write {}: {error}", path.display()),
+        Err(error) => eprintln!("could not encode the report: {error}"),
+    }
+}

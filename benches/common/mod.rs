@@ -1,0 +1,34 @@
+//! Measurement code shared by the bench targets: the anchors, the single-thread timing loops,
+//! the sweep-pause probe. The *workloads* (op mixes, keys, the threaded runner) come from the
+//! library's [`sessionlab::mixes`], never from here.
+
+pub mod anchors;
+pub mod latency;
+pub mod pause;
+
+pub use anchors::Contender;
+
+/// `cargo bench -- --test` (criterion's smoke mode): every measurement runs once, on tiny
+/// maps, so CI keeps the benches compiling and working in seconds.
+pub fn test_mode() -> bool {
+    std::env::args().any(|arg| arg == "--test")
+}
+
+/// The most sessions a copy-on-write store is filled with. Every COW insert copies the map,
+/// so filling n sessions one insert at a time costs O(n²) (about a minute at 200k here);
+/// the store offers no bulk load, so its 1M rows are left out and say so.
+pub const COW_MAX: usize = 100_000;
+
+/// The sizes this contender can be filled to, from `sizes`.
+pub fn fillable(contender: Contender, size: usize) -> bool {
+    !contender.copies_on_write() || size <= COW_MAX
+}
+
+/// Where reports go: `$CARGO_TARGET_DIR` or `target/`, under `sessionlab-bench/`.
+pub fn report_dir() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+    let dir = std::path::PathBuf::from(target).join("sessionlab-bench");
+    // A missing directory only loses the report file; the numbers are printed anyway.
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
