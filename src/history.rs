@@ -264,11 +264,12 @@ impl History {
 
     /// The sweeps and quiescent `len`s, with the counts they returned.
     fn observations(&self) -> Vec<Observation> {
+        let alone = self.quiescent();
         let mut observations = Vec::new();
         for (at, call) in self.calls.iter().enumerate() {
             let count = match (call.op, call.ret) {
                 (Op::Sweep { .. }, Ret::Sweep(n)) => n,
-                (Op::Len, Ret::Len(n)) if self.is_quiescent(at) => n,
+                (Op::Len, Ret::Len(n)) if alone[at] => n,
                 _ => continue,
             };
             observations.push(Observation { call: at, count });
@@ -276,11 +277,20 @@ impl History {
         observations
     }
 
-    fn is_quiescent(&self, at: usize) -> bool {
-        let me = &self.calls[at];
-        self.calls.iter().enumerate().all(|(other, call)| {
-            other == at || call.returned < me.invoked || call.invoked > me.returned
-        })
+    /// Which calls overlap no other call. The calls are sorted by invocation, so call `at` is
+    /// alone iff every earlier call returned before it began and the next one began after
+    /// it returned: one pass with a running maximum, not a quadratic scan.
+    fn quiescent(&self) -> Vec<bool> {
+        let mut alone = vec![false; self.calls.len()];
+        let mut latest_return = None;
+        for (at, call) in self.calls.iter().enumerate() {
+            let before_clear = latest_return.is_none_or(|latest| latest < call.invoked);
+            let after_clear =
+                self.calls.get(at + 1).is_none_or(|next| next.invoked > call.returned);
+            alone[at] = before_clear && after_clear;
+            latest_return = latest_return.max(Some(call.returned));
+        }
+        alone
     }
 
     fn subset(&self, mut at: Vec<usize>) -> History {
@@ -381,9 +391,10 @@ struct Timed {
     returned: u64,
 }
 
-/// Which sweep steps removed this id, and where quiescent `len`s saw it: one bit per
-/// observation.
-type Signature = Vec<u64>;
+/// Which sweep steps removed this id, and which quiescent `len`s saw it: the indices of the
+/// observations whose bit is set, ascending. Sparse, because an id is removed by few sweeps
+/// and seen by few `len`s, while a long history has thousands of each.
+type Signature = Vec<u32>;
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Configuration {
@@ -397,7 +408,6 @@ struct KeySearch {
     ttl: u64,
     /// Each thread's calls on this id (and its sweeps / quiescent `len`s), in program order.
     threads: Vec<Vec<Timed>>,
-    words: usize,
 }
 
 impl KeySearch {
@@ -431,8 +441,7 @@ impl KeySearch {
                 returned: call.returned,
             });
         }
-        let words = observation_index.len().div_ceil(64).max(1);
-        Self { ttl, threads: by_thread.into_values().collect(), words }
+        Self { ttl, threads: by_thread.into_values().collect() }
     }
 
     /// Every signature that a full linearization reaches, and how many configurations were
@@ -441,7 +450,7 @@ impl KeySearch {
         let start = Configuration {
             placed: vec![0; self.threads.len()],
             slot: Slot::ABSENT,
-            signature: vec![0; self.words],
+            signature: Vec::new(),
         };
         let mut seen: HashSet<Configuration> = HashSet::new();
         let mut pending = vec![start.clone()];
@@ -482,7 +491,12 @@ impl KeySearch {
     /// Applies one step to the model; false if the model disagrees with the recorded result.
     fn apply(&self, step: Step, configuration: &mut Configuration) -> bool {
         let slot = &mut configuration.slot;
-        let set = |signature: &mut Signature, bit: usize| signature[bit / 64] |= 1 << (bit % 64);
+        let set = |signature: &mut Signature, bit: usize| {
+            let bit = u32::try_from(bit).expect("fewer than 2^32 observations");
+            if let Err(at) = signature.binary_search(&bit) {
+                signature.insert(at, bit);
+            }
+        };
         match step {
             Step::Insert { user, now, ret } => slot.insert(user, now) == ret,
             Step::Touch { now, ret } => slot.touch(self.ttl, now) == ret,
@@ -513,12 +527,11 @@ fn adds_up(per_key: &[HashSet<Signature>], counts: &[usize]) -> bool {
         for sum in &sums {
             'signatures: for signature in signatures {
                 let mut grown = sum.clone();
-                for (bit, total) in grown.iter_mut().enumerate() {
-                    if signature[bit / 64] >> (bit % 64) & 1 == 1 {
-                        *total += 1;
-                        if *total > counts[bit] {
-                            continue 'signatures;
-                        }
+                for &bit in signature {
+                    let bit = bit as usize;
+                    grown[bit] += 1;
+                    if grown[bit] > counts[bit] {
+                        continue 'signatures;
                     }
                 }
                 next.insert(grown);
