@@ -179,17 +179,43 @@ impl<S: SessionStore> ThreadLog<'_, S> {
     }
 }
 
-/// A concurrent history: completed calls with their stamps.
+/// A concurrent history: calls with their stamps.
+///
+/// A history is either complete (every call returned) or a *prefix*: the history as it stood
+/// at some instant ([`History::prefix`]), where calls that had not yet returned are
+/// *pending*: each may or may not have taken effect, and its result is unknown.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct History {
     calls: Vec<Call>,
+    /// For a prefix: the instant it was cut at. Calls returning at or after it are pending.
+    cut: Option<u64>,
 }
 
 impl History {
     /// A history of these calls (in any order; they are sorted by invocation).
     pub fn new(mut calls: Vec<Call>) -> Self {
         calls.sort_by_key(|call| call.invoked);
-        Self { calls }
+        Self { calls, cut: None }
+    }
+
+    /// The history as it stood just before stamp `before`: the calls invoked earlier, those
+    /// that had not returned by then pending. Every prefix of a linearizable history is
+    /// linearizable, so a non-linearizable prefix proves the whole history is not; that is
+    /// how [`check`](Self::check) finds a short witness.
+    pub fn prefix(&self, before: u64) -> History {
+        let calls = self.calls.iter().filter(|call| call.invoked < before).copied().collect();
+        let cut = Some(self.cut.map_or(before, |cut| cut.min(before)));
+        History { calls, cut }
+    }
+
+    /// Whether `call` had not returned when this history was cut (see [`prefix`](Self::prefix)).
+    pub fn is_pending(&self, call: &Call) -> bool {
+        self.cut.is_some_and(|cut| call.returned >= cut)
+    }
+
+    /// When `call` returned, or never for a pending call.
+    fn end(&self, call: &Call) -> u64 {
+        if self.is_pending(call) { u64::MAX } else { call.returned }
     }
 
     /// The calls, by invocation.
@@ -208,10 +234,43 @@ impl History {
     }
 
     /// Decides whether the history is linearizable against the model with time-to-live
-    /// `ttl`. On failure the error holds the smallest part of the history that shows it: one
-    /// id's sub-history when that id alone cannot be linearized, or the whole history when
-    /// only the sweep / `len` counts cannot be met.
+    /// `ttl`.
+    ///
+    /// On failure the error holds a short witness: the shortest non-linearizable prefix, cut
+    /// just after some invocation or return (found by bisection: if a prefix fails, every
+    /// longer one does; calls in flight at the cut are shown pending), restricted to the one
+    /// id that cannot be linearized when there is one, or with every id when only the
+    /// sweep / `len` counts cannot be met.
     pub fn check(&self, ttl: u64) -> Result<Checked, NotLinearizable> {
+        let error = match self.verdict(ttl) {
+            Ok(checked) => return Ok(checked),
+            Err(error) => error,
+        };
+        // Cut just after each event (an invocation or a return), in time order.
+        let mut events: Vec<u64> = self
+            .calls
+            .iter()
+            .flat_map(|call| {
+                [Some(call.invoked), (!self.is_pending(call)).then_some(call.returned)]
+            })
+            .flatten()
+            .collect();
+        events.sort_unstable();
+        let fails = |event: usize| self.prefix(events[event] + 1).verdict(ttl).err();
+        // Invariant: the prefix cut after event `high` fails, or `high` is the whole history.
+        let (mut low, mut high) = (0, events.len());
+        while low < high {
+            let middle = (low + high) / 2;
+            if fails(middle).is_some() {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        Err(if high < events.len() { fails(high).unwrap_or(error) } else { error })
+    }
+
+    fn verdict(&self, ttl: u64) -> Result<Checked, NotLinearizable> {
         let observations = self.observations();
         let index: HashMap<usize, usize> =
             observations.iter().enumerate().map(|(at, obs)| (obs.call, at)).collect();
@@ -223,12 +282,21 @@ impl History {
         }
         let mut checked = Checked { keys: keys.len(), configurations: 0 };
         let mut per_key = Vec::with_capacity(keys.len());
+        // A pending sweep may have removed any id, to an unknown count: every id's search
+        // takes it as an unchecked step.
+        let pending_sweeps: Vec<usize> = (0..self.calls.len())
+            .filter(|&at| {
+                matches!(self.calls[at].op, Op::Sweep { .. }) && self.is_pending(&self.calls[at])
+            })
+            .collect();
         for (id, keyed) in &keys {
-            let search = KeySearch::new(self, keyed, &index, ttl);
+            let mut wanted = keyed.clone();
+            wanted.extend(&pending_sweeps);
+            let search = KeySearch::new(self, &wanted, &index, ttl);
             let (signatures, explored) = search.run();
             checked.configurations += explored;
             if signatures.is_empty() {
-                let mut sub: Vec<usize> = keyed.clone();
+                let mut sub: Vec<usize> = wanted;
                 sub.extend(observations.iter().map(|obs| obs.call));
                 return Err(NotLinearizable {
                     reason: format!(
@@ -267,6 +335,9 @@ impl History {
         let alone = self.quiescent();
         let mut observations = Vec::new();
         for (at, call) in self.calls.iter().enumerate() {
+            if self.is_pending(call) {
+                continue;
+            }
             let count = match (call.op, call.ret) {
                 (Op::Sweep { .. }, Ret::Sweep(n)) => n,
                 (Op::Len, Ret::Len(n)) if alone[at] => n,
@@ -286,9 +357,9 @@ impl History {
         for (at, call) in self.calls.iter().enumerate() {
             let before_clear = latest_return.is_none_or(|latest| latest < call.invoked);
             let after_clear =
-                self.calls.get(at + 1).is_none_or(|next| next.invoked > call.returned);
+                self.calls.get(at + 1).is_none_or(|next| next.invoked > self.end(call));
             alone[at] = before_clear && after_clear;
-            latest_return = latest_return.max(Some(call.returned));
+            latest_return = latest_return.max(Some(self.end(call)));
         }
         alone
     }
@@ -296,7 +367,8 @@ impl History {
     fn subset(&self, mut at: Vec<usize>) -> History {
         at.sort_unstable();
         at.dedup();
-        History::new(at.into_iter().map(|at| self.calls[at]).collect())
+        let calls = at.into_iter().map(|at| self.calls[at]).collect();
+        History { cut: self.cut, ..History::new(calls) }
     }
 }
 
@@ -332,20 +404,28 @@ impl fmt::Display for History {
     /// One call per line, by invocation, with stamps renumbered from 0 so that overlap is
     /// easy to see: `t1 [  3..  6] touch(#2, now=7) -> Some(user-1)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut stamps: Vec<u64> =
-            self.calls.iter().flat_map(|call| [call.invoked, call.returned]).collect();
+        let mut stamps: Vec<u64> = self
+            .calls
+            .iter()
+            .flat_map(|call| {
+                [Some(call.invoked), (!self.is_pending(call)).then_some(call.returned)]
+            })
+            .flatten()
+            .collect();
         stamps.sort_unstable();
         let rank = |stamp: u64| stamps.binary_search(&stamp).unwrap_or(0);
         for call in &self.calls {
-            writeln!(
-                f,
-                "  t{} [{:>3}..{:>3}] {} -> {}",
-                call.thread,
-                rank(call.invoked),
-                rank(call.returned),
-                call.op,
-                call.ret
-            )?;
+            let (thread, invoked) = (call.thread, rank(call.invoked));
+            if self.is_pending(call) {
+                writeln!(f, "  t{thread} [{invoked:>3}..   ] {} -> (pending)", call.op)?;
+            } else {
+                let returned = rank(call.returned);
+                writeln!(
+                    f,
+                    "  t{thread} [{invoked:>3}..{returned:>3}] {} -> {}",
+                    call.op, call.ret
+                )?;
+            }
         }
         Ok(())
     }
@@ -372,10 +452,11 @@ enum Step {
     Remove {
         ret: Option<UserId>,
     },
-    /// This id's step of a sweep: its outcome is a signature bit, not a recorded result.
+    /// This id's step of a sweep: its outcome is a signature bit, not a recorded result
+    /// (no bit for a pending sweep, whose count is unknown).
     Sweep {
         now: Tick,
-        bit: usize,
+        bit: Option<usize>,
     },
     /// A quiescent `len`: whether this id is present is a signature bit.
     Present {
@@ -388,7 +469,10 @@ enum Step {
 struct Timed {
     step: Step,
     invoked: u64,
+    /// `u64::MAX` for a pending call: it constrains nothing after it.
     returned: u64,
+    /// A pending call may take effect or not, and its result is not checked.
+    pending: bool,
 }
 
 /// Which sweep steps removed this id, and which quiescent `len`s saw it: the indices of the
@@ -411,16 +495,18 @@ struct KeySearch {
 }
 
 impl KeySearch {
+    /// The search over the calls at `calls` (this id's, plus sweeps and quiescent `len`s).
     fn new(
         history: &History,
-        keyed: &[usize],
+        calls: &[usize],
         observation_index: &HashMap<usize, usize>,
         ttl: u64,
     ) -> Self {
         let mut by_thread: BTreeMap<usize, Vec<Timed>> = BTreeMap::new();
-        let mut wanted: Vec<usize> = keyed.to_vec();
+        let mut wanted: Vec<usize> = calls.to_vec();
         wanted.extend(observation_index.keys().copied());
         wanted.sort_unstable();
+        wanted.dedup();
         for at in wanted {
             let call = &history.calls[at];
             let step = match (call.op, call.ret) {
@@ -428,17 +514,22 @@ impl KeySearch {
                 (Op::Touch { now, .. }, Ret::Touch(ret)) => Step::Touch { now, ret },
                 (Op::Remove { .. }, Ret::Remove(ret)) => Step::Remove { ret },
                 (Op::Sweep { now }, Ret::Sweep(_)) => {
-                    Step::Sweep { now, bit: observation_index[&at] }
+                    Step::Sweep { now, bit: observation_index.get(&at).copied() }
                 }
-                (Op::Len, Ret::Len(_)) => Step::Present { bit: observation_index[&at] },
+                (Op::Len, Ret::Len(_)) => match observation_index.get(&at) {
+                    Some(&bit) => Step::Present { bit },
+                    None => continue,
+                },
                 // A result of the wrong kind (not from `Op::apply`: a hand-built history)
                 // matches no model step, which the search reports as a violation.
                 _ => Step::Mismatched,
             };
+            let pending = history.is_pending(call);
             by_thread.entry(call.thread).or_default().push(Timed {
                 step,
                 invoked: call.invoked,
-                returned: call.returned,
+                returned: if pending { u64::MAX } else { call.returned },
+                pending,
             });
         }
         Self { ttl, threads: by_thread.into_values().collect() }
@@ -475,21 +566,29 @@ impl KeySearch {
                 if timed.invoked > deadline {
                     continue;
                 }
-                let mut successor = configuration.clone();
-                if !self.apply(timed.step, &mut successor) {
-                    continue;
+                let mut successors = Vec::with_capacity(2);
+                let mut applied = configuration.clone();
+                if self.apply(timed.step, !timed.pending, &mut applied) {
+                    successors.push(applied);
                 }
-                successor.placed[thread] += 1;
-                if seen.insert(successor.clone()) {
-                    pending.push(successor);
+                if timed.pending {
+                    // A pending call is its thread's last; it may never take effect.
+                    successors.push(configuration.clone());
+                }
+                for mut successor in successors {
+                    successor.placed[thread] += 1;
+                    if seen.insert(successor.clone()) {
+                        pending.push(successor);
+                    }
                 }
             }
         }
         (signatures, seen.len())
     }
 
-    /// Applies one step to the model; false if the model disagrees with the recorded result.
-    fn apply(&self, step: Step, configuration: &mut Configuration) -> bool {
+    /// Applies one step to the model; false if `checked` and the model disagrees with the
+    /// recorded result.
+    fn apply(&self, step: Step, checked: bool, configuration: &mut Configuration) -> bool {
         let slot = &mut configuration.slot;
         let set = |signature: &mut Signature, bit: usize| {
             let bit = u32::try_from(bit).expect("fewer than 2^32 observations");
@@ -498,11 +597,13 @@ impl KeySearch {
             }
         };
         match step {
-            Step::Insert { user, now, ret } => slot.insert(user, now) == ret,
-            Step::Touch { now, ret } => slot.touch(self.ttl, now) == ret,
-            Step::Remove { ret } => slot.remove() == ret,
+            Step::Insert { user, now, ret } => slot.insert(user, now) == ret || !checked,
+            Step::Touch { now, ret } => slot.touch(self.ttl, now) == ret || !checked,
+            Step::Remove { ret } => slot.remove() == ret || !checked,
             Step::Sweep { now, bit } => {
-                if slot.sweep(self.ttl, now) {
+                if slot.sweep(self.ttl, now)
+                    && let Some(bit) = bit
+                {
                     set(&mut configuration.signature, bit);
                 }
                 true
@@ -513,7 +614,7 @@ impl KeySearch {
                 }
                 true
             }
-            Step::Mismatched => false,
+            Step::Mismatched => !checked,
         }
     }
 }

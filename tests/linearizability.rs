@@ -95,7 +95,7 @@ impl SpinBarrier {
 /// often enough for the backwards-touch bug.
 fn hot_scenario() -> impl Strategy<Value = Scenario> {
     let id = SessionId::fixed(0);
-    let thread = prop::collection::vec((0..10u8, 0..4u64), 10..=20).prop_map(move |draws| {
+    let thread = prop::collection::vec((0..10u8, 0..4u64), 50..=200).prop_map(move |draws| {
         draws
             .into_iter()
             .enumerate()
@@ -294,6 +294,47 @@ fn checker_rejects_results_of_the_wrong_kind() {
 }
 
 #[test]
+fn checker_witness_is_the_shortest_failing_prefix() {
+    let mut calls = vec![
+        call(0, 0, 1, insert(1, 0), Ret::Insert(Ok(()))),
+        call(1, 2, 3, insert(1, 0), Ret::Insert(Ok(()))),
+    ];
+    for i in 0..10 {
+        calls.push(call(
+            0,
+            4 + 2 * i,
+            5 + 2 * i,
+            Op::Touch { id: id(1), now: 1 },
+            Ret::Touch(Some(UserId(1))),
+        ));
+    }
+    let error = History::new(calls).check(TTL).expect_err("two Ok inserts");
+    assert_eq!(error.witness.len(), 2, "{error}");
+}
+
+#[test]
+fn a_pending_call_may_or_may_not_have_taken_effect() {
+    // Cut while the insert is in flight: a touch that saw the session, and one that did not,
+    // are both explained by some choice.
+    for seen in [None, Some(UserId(1))] {
+        let history = History::new(vec![
+            call(0, 0, 9, insert(1, 0), Ret::Insert(Ok(()))),
+            call(1, 1, 2, Op::Touch { id: id(1), now: 1 }, Ret::Touch(seen)),
+        ])
+        .prefix(3);
+        assert!(history.is_pending(&history.calls()[0]));
+        assert!(history.check(TTL).is_ok(), "{history}");
+    }
+    // But a pending call cannot explain a result that no order gives.
+    let history = History::new(vec![
+        call(0, 0, 9, insert(1, 0), Ret::Insert(Ok(()))),
+        call(1, 1, 2, Op::Touch { id: id(1), now: 1 }, Ret::Touch(Some(UserId(2)))),
+    ])
+    .prefix(3);
+    assert!(history.check(TTL).is_err(), "{history}");
+}
+
+#[test]
 fn recorder_stamps_agree_with_program_order() {
     let history = record(config_store(), &vec![vec![insert(1, 0), Op::Remove { id: id(1) }]]);
     let calls = history.calls();
@@ -376,22 +417,29 @@ fn every_mutant_gives_a_non_linearizable_history() {
 
 const RACY_CHILD: &str = "SESSIONLAB_RACY_LINEARIZABILITY_CHILD";
 const VIOLATION_EXIT: i32 = 3;
+const PANIC_EXIT: i32 = 4;
 
 /// The child's side: not a test of its own. Without the environment variable it returns at
 /// once; with it, it hunts the racy store and exits `VIOLATION_EXIT` with the witness on
-/// stdout, or 0 if every history was linearizable.
+/// stdout, `PANIC_EXIT` if a store call panicked (its corrupted state tripped an overflow
+/// check or an assertion inside `HashMap`), or 0 if every history was linearizable.
 #[test]
 fn racy_child_entry() {
     if std::env::var_os(RACY_CHILD).is_none() {
         return;
     }
     let tries = knob("SESSIONLAB_RACY_TRIES", 20_000);
-    match hunt(&|config| StoreKind::Racy.build(config), tries) {
-        Some((violation, after)) => {
+    let hunted = std::panic::catch_unwind(|| hunt(&|config| StoreKind::Racy.build(config), tries));
+    match hunted {
+        Ok(Some((violation, after))) => {
             println!("caught after {after} histories; smallest witness:\n{violation}");
             std::process::exit(VIOLATION_EXIT);
         }
-        None => println!("all {tries} histories were linearizable"),
+        Ok(None) => println!("all {tries} histories were linearizable"),
+        Err(_) => {
+            println!("a racy store call panicked (see stderr)");
+            std::process::exit(PANIC_EXIT);
+        }
     }
 }
 
@@ -407,6 +455,10 @@ fn the_racy_store_is_caught_in_a_child_process() {
         ChildOutcome::Exited { code: VIOLATION_EXIT, stdout, .. } => {
             eprintln!("racy store: not linearizable, {stdout}");
             assert!(stdout.contains("not linearizable"), "{stdout}");
+        }
+        ChildOutcome::Exited { code: PANIC_EXIT, stderr, .. } => {
+            eprintln!("racy store: a call panicked in the child: {}", outcome.describe());
+            assert!(stderr.contains("panicked"), "{stderr}");
         }
         ChildOutcome::Signaled { .. } | ChildOutcome::Hung { .. } => {
             eprintln!("racy store: {}", outcome.describe());
