@@ -258,6 +258,26 @@ fn a_short_load_run_is_clean_on_every_correct_store() {
 }
 
 #[test]
+fn sweeps_under_traffic_never_expire_a_live_session() {
+    // A ttl short enough that abandoned sessions expire and are swept (every ttl/10, and by
+    // logouts through the gate) while the flows go on.
+    for kind in [StoreKind::Mutex, StoreKind::Cow] {
+        let ttl = Duration::from_millis(150);
+        let server = start(kind, ttl);
+        let config = LoadConfig {
+            requests: 6_000,
+            ttl,
+            abandon_every: 2,
+            io_timeout: TIMEOUT,
+            ..LoadConfig::default()
+        };
+        let report = load::run(server.addr(), &config).unwrap();
+        assert!(report.is_clean(), "{kind}: {report:?}");
+        assert!(report.flows > 0);
+    }
+}
+
+#[test]
 fn the_load_generator_only_targets_loopback() {
     let config = LoadConfig::default();
     let error = load::run(SocketAddr::from(([192, 0, 2, 1], 80)), &config).unwrap_err();
