@@ -216,3 +216,47 @@ fn a_frozen_server_times_out_and_recovers() {
     assert_eq!(store.try_remove(&id).expect("remove"), None);
     assert_service(&store);
 }
+
+#[test]
+fn the_web_app_answers_503_while_redis_is_down_and_serves_again_after() {
+    use sessionlab::sweeper::Clock;
+    use sessionlab_web::backend::Backend;
+    use sessionlab_web::client::Client;
+    use sessionlab_web::server::{RunningServer, ServeConfig};
+
+    let _shared =
+        require_redis!("the_web_app_answers_503_while_redis_is_down_and_serves_again_after");
+    let port = free_port();
+    let mut redis = Server::start(port);
+    let ttl = Duration::from_secs(60);
+    let store = RedisStore::connect_with(&redis.url(), &Config::new(60_000), fault_options())
+        .expect("connect to the test's own server");
+    let config = ServeConfig::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), ttl);
+    let web = RunningServer::start(&config, Backend::remote("redis", store), Clock::start())
+        .expect("start the web app");
+    let client = || Client::connect(web.addr(), Duration::from_secs(10)).expect("connect");
+    let login = client().post("/login", None, b"user=alice").unwrap();
+    assert_eq!(login.status, 200, "{}", login.text());
+    let alice = login.cookie("session").expect("cookie").to_owned();
+    assert_eq!(client().get("/me", Some(&alice)).unwrap().status, 200);
+
+    redis.kill();
+    assert_eq!(client().get("/me", Some(&alice)).unwrap().status, 503);
+    assert_eq!(client().post("/login", None, b"user=bob").unwrap().status, 503);
+    assert_eq!(client().post("/logout", Some(&alice), b"").unwrap().status, 503);
+
+    let _redis = Server::start(port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let bob = loop {
+        let answer = client().post("/login", None, b"user=bob").unwrap();
+        if answer.status == 200 {
+            break answer.cookie("session").expect("cookie").to_owned();
+        }
+        assert_eq!(answer.status, 503, "{}", answer.text());
+        assert!(Instant::now() < deadline, "the app never recovered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(client().get("/me", Some(&bob)).unwrap().status, 200);
+    // The restarted server kept no data: alice's session is gone (401), not an error.
+    assert_eq!(client().get("/me", Some(&alice)).unwrap().status, 401);
+}
