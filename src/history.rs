@@ -49,6 +49,16 @@
 //! id contributes a bit, present or not at that instant, and the bits must add up to the
 //! result. Tests append one such `len` after joining their threads.
 //!
+//! ## Witnesses
+//!
+//! A failing history is cut down before it is shown. Every prefix of a linearizable history
+//! is linearizable (calls in flight at the cut are *pending*: they may or may not have taken
+//! effect, and their results are unknown), so the checker bisects for the shortest
+//! non-linearizable prefix, then keeps only the one id whose calls cannot be linearized, or,
+//! when each id is fine alone and only the sweep / `len` counts contradict, names only the
+//! counts the contradiction needs. Every step keeps the witness sound: it is itself not
+//! linearizable.
+//!
 //! ## Why not a library
 //!
 //! stateright's `LinearizabilityTester` is the well-kept Rust option, and it was the first
@@ -309,13 +319,25 @@ impl History {
             }
             per_key.push(signatures);
         }
-        let counts: Vec<usize> = observations.iter().map(|obs| obs.count).collect();
+        let mut counts: Vec<Option<usize>> =
+            observations.iter().map(|obs| Some(obs.count)).collect();
         if adds_up(&per_key, &counts) {
             return Ok(checked);
         }
+        // Forget every result the contradiction does not need (sound: a history that fails
+        // with fewer results known fails with all of them), so the message names only the
+        // sweeps and `len`s that cannot all be right.
+        for at in 0..counts.len() {
+            let known = counts[at].take();
+            if adds_up(&per_key, &counts) {
+                counts[at] = known;
+            }
+        }
         let detail: Vec<String> = observations
             .iter()
-            .map(|obs| {
+            .zip(&counts)
+            .filter(|(_, count)| count.is_some())
+            .map(|(obs, _)| {
                 let call = &self.calls[obs.call];
                 format!("t{} {} -> {}", call.thread, call.op, call.ret)
             })
@@ -323,7 +345,7 @@ impl History {
         Err(NotLinearizable {
             reason: format!(
                 "every session's calls can be linearized alone, but no choice of them gives \
-                 these sweep / len results: {}",
+                 these sweep / len results together: {}",
                 detail.join("; ")
             ),
             witness: self.clone(),
@@ -620,8 +642,9 @@ impl KeySearch {
 }
 
 /// Whether one signature per id can be chosen so that, observation by observation, the bits
-/// add up to the recorded counts.
-fn adds_up(per_key: &[HashSet<Signature>], counts: &[usize]) -> bool {
+/// add up to the recorded counts (observations whose count is `None` are not constrained).
+fn adds_up(per_key: &[HashSet<Signature>], counts: &[Option<usize>]) -> bool {
+    let target: Vec<usize> = counts.iter().map(|count| count.unwrap_or(0)).collect();
     let mut sums: HashSet<Vec<usize>> = HashSet::from([vec![0; counts.len()]]);
     for signatures in per_key {
         let mut next = HashSet::new();
@@ -630,8 +653,9 @@ fn adds_up(per_key: &[HashSet<Signature>], counts: &[usize]) -> bool {
                 let mut grown = sum.clone();
                 for &bit in signature {
                     let bit = bit as usize;
+                    let Some(count) = counts[bit] else { continue };
                     grown[bit] += 1;
-                    if grown[bit] > counts[bit] {
+                    if grown[bit] > count {
                         continue 'signatures;
                     }
                 }
@@ -643,5 +667,5 @@ fn adds_up(per_key: &[HashSet<Signature>], counts: &[usize]) -> bool {
             return false;
         }
     }
-    sums.contains(counts)
+    sums.contains(&target)
 }
