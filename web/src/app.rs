@@ -13,7 +13,7 @@
 
 use crate::backend::{Backend, StoreError};
 use crate::cookie::{self, CookieError};
-use crate::users::{NameError, UserRegistry};
+use crate::users::{self, NameError, UserDirectory};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -34,7 +34,7 @@ pub struct AppState {
     /// The session store.
     pub backend: Backend,
     /// User names.
-    pub users: UserRegistry,
+    pub users: Arc<dyn UserDirectory>,
     /// The clock the handlers and the background sweeper share.
     pub clock: Clock,
     /// The single-flight gate for logout-triggered sweeps.
@@ -91,8 +91,10 @@ fn unavailable(error: &StoreError) -> Response {
     text(StatusCode::SERVICE_UNAVAILABLE, "the session store is unavailable, try again\n".into())
 }
 
-fn display_name(state: &AppState, user: UserId) -> String {
-    state.users.name(user).unwrap_or_else(|| user.to_string())
+async fn display_name(state: &AppState, user: UserId) -> String {
+    let users = Arc::clone(&state.users);
+    // A user with no name (a directory that lost it) is still shown as *someone*.
+    state.backend.run(move || users.name(user)).await.flatten().unwrap_or_else(|| user.to_string())
 }
 
 async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -103,10 +105,19 @@ async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byt
             "send the user name as the form field user=<name>\n".into(),
         );
     };
-    let user = match state.users.intern(&name) {
+    let name = match users::validate(&name) {
+        Ok(valid) => valid.to_owned(),
+        Err(error) => return text(StatusCode::BAD_REQUEST, format!("{error}\n")),
+    };
+    let users = Arc::clone(&state.users);
+    let interned = {
+        let name = name.clone();
+        state.backend.run(move || users.intern(&name)).await.unwrap_or(Err(NameError::Unavailable))
+    };
+    let user = match interned {
         Ok(user) => user,
-        Err(NameError::Full) => {
-            return text(StatusCode::SERVICE_UNAVAILABLE, format!("{}\n", NameError::Full));
+        Err(error @ (NameError::Full | NameError::Unavailable)) => {
+            return text(StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n"));
         }
         Err(error) => return text(StatusCode::BAD_REQUEST, format!("{error}\n")),
     };
@@ -125,7 +136,6 @@ async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byt
         .await;
     match created {
         Ok(id) => {
-            let name = display_name(&state, user);
             if state.verbose {
                 eprintln!("login  {name} -> session {}", id.redacted());
             }
@@ -150,7 +160,7 @@ async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response 
         Ok(Some(user)) => with_cookie(
             StatusCode::OK,
             cookie::set(&id, state.ttl, state.secure),
-            format!("you are {}\n", display_name(&state, user)),
+            format!("you are {}\n", display_name(&state, user).await),
         ),
         Ok(None) => unknown_session(&state),
         Err(error) => unavailable(&error),
@@ -171,7 +181,7 @@ async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
     }
     match removed {
         Ok(Some(user)) => {
-            let name = display_name(&state, user);
+            let name = display_name(&state, user).await;
             if state.verbose {
                 eprintln!("logout {name} <- session {}", id.redacted());
             }

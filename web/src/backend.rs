@@ -9,8 +9,10 @@
 //! Adding a remote store is one constructor call: `Backend::remote("redis", store)` with any
 //! `S: FallibleSessionStore`. Its calls run on tokio's blocking pool (a network round trip must
 //! not stall a runtime worker), and no background sweeper is started (a remote store expires
-//! keys itself; the logout-triggered sweep still goes through `try_sweep`).
+//! keys itself; the logout-triggered sweep still goes through `try_sweep`). Servers sharing a
+//! remote store must share their user directory as well: see [`Backend::with_users`].
 
+use crate::users::UserDirectory;
 use sessionlab::sweeper::{Clock, Sweeper};
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, SessionStore, StoreKind};
 use sessionlab::{Tick, UserId};
@@ -83,6 +85,7 @@ pub struct Backend {
     name: String,
     store: Arc<DynStore>,
     offload: bool,
+    users: Option<Arc<dyn UserDirectory>>,
     // Held for its `Drop`, which stops and joins the sweeper thread with the server.
     _sweeper: Option<Sweeper>,
 }
@@ -102,6 +105,7 @@ impl Backend {
             name: kind.name().to_owned(),
             store: Arc::new(ErasedErrors(store)),
             offload: false,
+            users: None,
             _sweeper: Some(sweeper),
         }
     }
@@ -113,8 +117,21 @@ impl Backend {
             name: name.to_owned(),
             store: Arc::new(ErasedErrors(store)),
             offload: true,
+            users: None,
             _sweeper: None,
         }
+    }
+
+    /// Uses `users` as the user directory instead of a registry of the server's own (for
+    /// several servers over one remote store: they must agree on who `UserId(n)` is).
+    pub fn with_users(mut self, users: Arc<dyn UserDirectory>) -> Self {
+        self.users = Some(users);
+        self
+    }
+
+    /// The user directory set by [`with_users`](Self::with_users), if any.
+    pub fn users(&self) -> Option<Arc<dyn UserDirectory>> {
+        self.users.clone()
     }
 
     /// The store's name, for logs and the start-up line.
@@ -129,13 +146,23 @@ impl Backend {
         T: Send + 'static,
         F: FnOnce(&DynStore) -> Result<T, StoreError> + Send + 'static,
     {
-        if !self.offload {
-            return op(&*self.store);
-        }
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || op(&*store))
+        self.run(move || op(&*store))
             .await
-            .unwrap_or_else(|_| Err(StoreError::msg("the store call panicked")))
+            .unwrap_or_else(|| Err(StoreError::msg("the store call panicked")))
+    }
+
+    /// Runs `f` where this backend's calls run (inline, or on the blocking pool for a remote
+    /// store, whose user directory is likely remote too). `None` if `f` panicked there.
+    pub async fn run<T, F>(&self, f: F) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        if !self.offload {
+            return Some(f());
+        }
+        tokio::task::spawn_blocking(f).await.ok()
     }
 
     /// Starts a sweep in the background (the lesson's `go cleanSessions()`): a sweep over a

@@ -6,7 +6,7 @@
 
 use crate::app::{AppState, router};
 use crate::backend::Backend;
-use crate::users::UserRegistry;
+use crate::users::{UserDirectory, UserRegistry};
 use axum_server::Handle;
 use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
@@ -31,7 +31,8 @@ pub struct ServeConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Runtime worker threads.
     pub workers: usize,
-    /// The most distinct user names the server registers.
+    /// The most distinct user names the server registers (in its own registry; a backend
+    /// with a shared directory brings its own limits).
     pub max_users: usize,
     /// Log every login and logout (ids redacted).
     pub verbose: bool,
@@ -86,9 +87,13 @@ impl RunningServer {
     pub fn start(config: &ServeConfig, backend: Backend, clock: Clock) -> io::Result<Self> {
         let listener = TcpListener::bind(config.addr)?;
         let addr = listener.local_addr()?;
+        let users: Arc<dyn UserDirectory> = match backend.users() {
+            Some(shared) => shared,
+            None => Arc::new(UserRegistry::new(config.max_users)),
+        };
         let state = Arc::new(AppState {
             backend,
-            users: UserRegistry::new(config.max_users),
+            users,
             clock,
             gate: SweepGate::new(ticks(config.sweep_every), clock.now()),
             ttl: config.ttl,

@@ -6,6 +6,10 @@
 //!
 //! Names are never removed (a session may still point at one), so the registry is capped: a
 //! client minting fresh names cannot grow it without bound.
+//!
+//! The app uses the registry through [`UserDirectory`]. Several servers that share a remote
+//! session store must share the directory too: a session stores a `UserId`, and a server
+//! with its own registry would read another server's `UserId(0)` as whoever *it* numbered 0.
 
 use sessionlab::UserId;
 use std::collections::HashMap;
@@ -29,6 +33,8 @@ pub enum NameError {
     Control,
     /// The registry holds as many users as it may.
     Full,
+    /// A remote directory could not be reached.
+    Unavailable,
 }
 
 impl fmt::Display for NameError {
@@ -40,6 +46,7 @@ impl fmt::Display for NameError {
             }
             Self::Control => f.write_str("the user name contains a control character"),
             Self::Full => f.write_str("the server cannot register more users"),
+            Self::Unavailable => f.write_str("the user directory is unavailable"),
         }
     }
 }
@@ -59,6 +66,24 @@ pub fn validate(name: &str) -> Result<&str, NameError> {
         return Err(NameError::Control);
     }
     Ok(name)
+}
+
+/// Name <-> [`UserId`], as the app needs it. [`UserRegistry`] is the in-process one; servers
+/// that share a remote session store plug in a shared one.
+pub trait UserDirectory: Send + Sync {
+    /// The id of `name` (which the implementation must [`validate`]), registering it if new.
+    fn intern(&self, name: &str) -> Result<UserId, NameError>;
+    /// The name registered for `id`, if any.
+    fn name(&self, id: UserId) -> Option<String>;
+}
+
+impl UserDirectory for UserRegistry {
+    fn intern(&self, name: &str) -> Result<UserId, NameError> {
+        UserRegistry::intern(self, name)
+    }
+    fn name(&self, id: UserId) -> Option<String> {
+        UserRegistry::name(self, id)
+    }
 }
 
 #[derive(Default)]

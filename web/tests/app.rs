@@ -2,13 +2,16 @@
 //! remote store, and a short load run on every correct store.
 
 use sessionlab::sweeper::Clock;
-use sessionlab::{FallibleSessionStore, Occupied, SessionId, StoreKind, Tick, UserId};
+use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, SessionStore, StoreKind};
+use sessionlab::{Tick, UserId};
 use sessionlab_web::backend::Backend;
 use sessionlab_web::client::{Client, Response};
 use sessionlab_web::load::{self, LoadConfig};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use sessionlab_web::tls;
+use sessionlab_web::users::UserRegistry;
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -235,6 +238,35 @@ fn a_failing_remote_store_is_a_503() {
         401,
         "bad cookies never reach the store"
     );
+}
+
+#[test]
+fn servers_over_one_store_must_share_the_user_directory() {
+    let store: Arc<dyn SessionStore> = Arc::from(StoreKind::Sharded.build(&Config::new(60_000)));
+    let config = ServeConfig::new(loopback(), Duration::from_secs(60));
+    let clock = Clock::start();
+    let server = |users: Option<Arc<UserRegistry>>| {
+        let mut backend = Backend::remote("shared", Arc::clone(&store));
+        if let Some(users) = users {
+            backend = backend.with_users(users);
+        }
+        RunningServer::start(&config, backend, clock).unwrap()
+    };
+
+    // Each with a registry of its own: B numbers bob 0, A numbers alice 0, and B reads
+    // alice's session as bob's. This is the bug a shared directory prevents.
+    let (a, b) = (server(None), server(None));
+    login(&mut connect(&b), "bob");
+    let (_, alice) = login(&mut connect(&a), "alice");
+    assert_eq!(connect(&b).get("/me", Some(&alice)).unwrap().text(), "you are bob\n");
+
+    let shared = Arc::new(UserRegistry::new(100));
+    let (a, b) = (server(Some(Arc::clone(&shared))), server(Some(shared)));
+    login(&mut connect(&b), "bob");
+    let (_, alice) = login(&mut connect(&a), "alice");
+    assert_eq!(connect(&b).get("/me", Some(&alice)).unwrap().text(), "you are alice\n");
+    assert_eq!(connect(&b).post("/logout", Some(&alice), b"").unwrap().status, 200);
+    assert_eq!(connect(&a).get("/me", Some(&alice)).unwrap().status, 401);
 }
 
 #[test]
