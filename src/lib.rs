@@ -34,6 +34,8 @@
 
 /// Recording real threads' calls and checking the history for linearizability.
 pub mod history;
+#[cfg(not(loom))]
+pub mod docs;
 pub mod id;
 /// Deliberately buggy stores, one concurrency bug each, that the checkers must catch.
 pub mod mutants;
