@@ -112,11 +112,12 @@ fn hot_scenario() -> impl Strategy<Value = Scenario> {
     prop::collection::vec(thread, 2..=2)
 }
 
-/// Runs the scenario on real threads, released together, and returns the history.
-fn record<S: SessionStore>(store: S, scenario: &Scenario) -> History {
+/// Runs the scenario on real threads, released together, and returns the history, or what
+/// a store call that panicked said.
+fn record<S: SessionStore>(store: S, scenario: &Scenario) -> Result<History, String> {
     let recorder = Recorder::new(store);
     let start = SpinBarrier::new(scenario.len());
-    let logs: Vec<Vec<Call>> = std::thread::scope(|s| {
+    let logs: Result<Vec<Vec<Call>>, String> = std::thread::scope(|s| {
         let handles: Vec<_> = scenario
             .iter()
             .enumerate()
@@ -132,33 +133,55 @@ fn record<S: SessionStore>(store: S, scenario: &Scenario) -> History {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("a store call panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().map_err(|panic| {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned());
+                    format!("a store call panicked: {}", message.unwrap_or_default())
+                })
+            })
+            .collect()
     });
-    recorder.finish(logs)
+    Ok(recorder.finish(logs?))
 }
 
 fn config() -> Config {
     Config::new(TTL).with_shards(2)
 }
 
+/// What a hunt found: the smallest witness among the first few, with how many histories it
+/// took to find the first, and how many runs ended in a panicking store call.
+struct Hunt {
+    best: Option<(NotLinearizable, u64)>,
+    panics: u64,
+}
+
 /// Runs random scenarios on stores from `build` until one history is not linearizable or
-/// `tries` histories were checked. Returns the smallest witness among the first few found,
-/// and how many histories it took to find the first.
-fn hunt(
-    build: &dyn Fn(&Config) -> Box<dyn SessionStore>,
-    tries: u64,
-) -> Option<(NotLinearizable, u64)> {
+/// `tries` histories were checked. A run whose store call panicked counts in `panics`, and
+/// the hunt goes on with a fresh store.
+fn hunt(build: &dyn Fn(&Config) -> Box<dyn SessionStore>, tries: u64) -> Hunt {
     let mut runner = TestRunner::default();
     let (general, hot) = (scenario(), hot_scenario());
     let mut best: Option<(NotLinearizable, u64)> = None;
-    let mut found = 0;
+    let (mut found, mut panics) = (0, 0);
     for attempt in 1..=tries {
         let scenario = if attempt % 4 == 0 {
             general.new_tree(&mut runner).expect("scenario").current()
         } else {
             hot.new_tree(&mut runner).expect("scenario").current()
         };
-        if let Err(violation) = record(build(&config()), &scenario).check(TTL) {
+        let history = match record(build(&config()), &scenario) {
+            Ok(history) => history,
+            Err(_) => {
+                panics += 1;
+                continue;
+            }
+        };
+        if let Err(violation) = history.check(TTL) {
             found += 1;
             let first = best.as_ref().map_or(attempt, |(_, at)| *at);
             if best.as_ref().is_none_or(|(b, _)| violation.witness.len() < b.witness.len()) {
@@ -170,7 +193,7 @@ fn hunt(
             break;
         }
     }
-    best
+    Hunt { best, panics }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,7 +359,8 @@ fn a_pending_call_may_or_may_not_have_taken_effect() {
 
 #[test]
 fn recorder_stamps_agree_with_program_order() {
-    let history = record(config_store(), &vec![vec![insert(1, 0), Op::Remove { id: id(1) }]]);
+    let history = record(config_store(), &vec![vec![insert(1, 0), Op::Remove { id: id(1) }]])
+        .expect("no panic");
     let calls = history.calls();
     assert_eq!(calls.len(), 3, "two calls and the final len");
     assert!(calls.windows(2).all(|w| w[0].returned < w[1].invoked), "{history}");
@@ -372,7 +396,8 @@ fn every_correct_store_gives_linearizable_histories() {
         let longest = Cell::new(0usize);
         let result = runner.run(&scenario(), |scenario| {
             for _ in 0..repeats {
-                let history = record(kind.build(&config()), &scenario);
+                let history = record(kind.build(&config()), &scenario)
+                    .map_err(|panic| TestCaseError::fail(format!("store {kind}: {panic}")))?;
                 histories.set(histories.get() + 1);
                 longest.set(longest.get().max(history.len()));
                 if let Err(violation) = history.check(TTL) {
@@ -400,7 +425,9 @@ fn every_mutant_gives_a_non_linearizable_history() {
     let tries = knob("SESSIONLAB_MUTANT_TRIES", 40_000);
     let mut missed = Vec::new();
     for mutant in mutants::ALL {
-        match hunt(&mutant.build, tries) {
+        let found = hunt(&mutant.build, tries);
+        assert_eq!(found.panics, 0, "mutant {}: a store call panicked", mutant.name);
+        match found.best {
             Some((violation, after)) => eprintln!(
                 "mutant {}: caught after {after} histories; smallest witness ({} calls):\n{violation}",
                 mutant.name,
@@ -421,26 +448,29 @@ const PANIC_EXIT: i32 = 4;
 
 /// The child's side: not a test of its own. Without the environment variable it returns at
 /// once; with it, it hunts the racy store and exits `VIOLATION_EXIT` with the witness on
-/// stdout, `PANIC_EXIT` if a store call panicked (its corrupted state tripped an overflow
-/// check or an assertion inside `HashMap`), or 0 if every history was linearizable.
+/// stdout; else `PANIC_EXIT` if store calls panicked (a corrupted map trips an overflow check
+/// or an assertion inside `HashMap`); else 0: every history was linearizable. A panicking run
+/// does not end the hunt: the next run gets a fresh store (this is a child process, so the
+/// undefined behaviour cannot reach the test run).
 #[test]
 fn racy_child_entry() {
     if std::env::var_os(RACY_CHILD).is_none() {
         return;
     }
     let tries = knob("SESSIONLAB_RACY_TRIES", 20_000);
-    let hunted = std::panic::catch_unwind(|| hunt(&|config| StoreKind::Racy.build(config), tries));
-    match hunted {
-        Ok(Some((violation, after))) => {
-            println!("caught after {after} histories; smallest witness:\n{violation}");
-            std::process::exit(VIOLATION_EXIT);
-        }
-        Ok(None) => println!("all {tries} histories were linearizable"),
-        Err(_) => {
-            println!("a racy store call panicked (see stderr)");
-            std::process::exit(PANIC_EXIT);
-        }
+    let found = hunt(&|config| StoreKind::Racy.build(config), tries);
+    if let Some((violation, after)) = found.best {
+        println!(
+            "caught after {after} histories ({} runs panicked); smallest witness:\n{violation}",
+            found.panics
+        );
+        std::process::exit(VIOLATION_EXIT);
     }
+    if found.panics > 0 {
+        println!("{} runs panicked inside the racy store (see stderr)", found.panics);
+        std::process::exit(PANIC_EXIT);
+    }
+    println!("all {tries} histories were linearizable");
 }
 
 #[test]
