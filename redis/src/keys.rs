@@ -10,8 +10,8 @@
 //! **Ticks.** A tick is a `u64`, but Lua 5.1 (inside Redis) counts in doubles, exact only below
 //! 2^53. So `last` is stored as a 20-digit zero-padded decimal, the scripts compare two ticks
 //! as two exact 10-digit halves, and no tick arithmetic happens on the server at all: the
-//! caller turns "expired at `now`" into one threshold tick (see [`expiry_threshold`]) before
-//! the call.
+//! caller turns "expired at `now`" into one threshold tick (by binary search over the core's
+//! [`is_expired`], which is monotone in `last_active`) before the call.
 
 use sessionlab::Tick;
 use sessionlab::session::is_expired;
