@@ -8,6 +8,7 @@
 //!   [`RedisStoreError`] when the server is unreachable.
 //! - [`Unwrapped`] adapts it to [`sessionlab::SessionStore`] for test harnesses (an error
 //!   panics, failing the test).
+//! - [`RedisUsers`] is the user-name directory that servers sharing sessions must share too.
 //! - [`keys`] documents the key layout; [`scripts`] the server-side atomic steps; [`lesson`]
 //!   compares coordination in one process with coordination through Redis, with measurements.
 //!
@@ -27,6 +28,7 @@ pub mod keys;
 pub mod scripts;
 mod store;
 mod unwrapped;
+pub mod users;
 
 #[doc = include_str!("../README.md")]
 pub mod lesson {}
@@ -35,3 +37,4 @@ pub use error::RedisStoreError;
 pub use keys::DEFAULT_PREFIX;
 pub use store::{RedisOptions, RedisStore};
 pub use unwrapped::Unwrapped;
+pub use users::{DEFAULT_USERS_PREFIX, DirectoryFull, RedisUsers};

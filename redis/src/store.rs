@@ -192,6 +192,11 @@ impl RedisStore {
         Ok(deleted)
     }
 
+    /// The connection pool, for the user directory on the same server.
+    pub(crate) fn pool(&self) -> &Pool<Client> {
+        &self.pool
+    }
+
     fn connection(&self) -> Result<PooledConnection<Client>, RedisStoreError> {
         Ok(self.pool.get()?)
     }

@@ -70,7 +70,8 @@ fn random_concurrent_histories_are_linearizable() {
                 .map(|thread| {
                     let recorder = &recorder;
                     s.spawn(move || {
-                        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((round << 8) | (thread as u64 + 1)));
+                        let mut rng =
+                            Rng(0x9e37_79b9_7f4a_7c15 ^ ((round << 8) | (thread as u64 + 1)));
                         let mut now = rng.below(5);
                         let mut log = recorder.log(thread);
                         for _ in 0..CALLS {
