@@ -301,12 +301,15 @@ fn load_child(
     };
     let cpu_before = child.cpu_time();
     let result = load::run(child.addr(), config);
-    let server_cpu = cpu_before.zip(child.cpu_time()).map(|(a, b)| b.saturating_sub(a));
+    let server_cpu = cpu_before.zip(child.cpu_time()).and_then(|(a, b)| b.checked_sub(a));
     let silent_for = match &result {
         Ok(report) if report.timed_out => Some(config.io_timeout),
         _ => None,
     };
     let (fate, stderr) = child.finish(silent_for);
+    // A dead child's threads are gone from /proc: no number beats a wrong one.
+    let server_cpu =
+        server_cpu.filter(|_| matches!(fate, ServerFate::Fine | ServerFate::Hung { .. }));
     match result {
         Ok(report) => {
             let error = report.first_transport_error.clone();
