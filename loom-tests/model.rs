@@ -15,7 +15,9 @@ pub const EXHAUSTIVE_VAR: &str = "SESSIONLAB_LOOM_EXHAUSTIVE";
 /// The preemption bound is, in order of precedence: none at all when `EXHAUSTIVE_VAR` is set;
 /// `LOOM_MAX_PREEMPTIONS` when set (loom's `Builder` reads it, so CI's explicit value wins);
 /// otherwise the scenario's own `preemptions`. Loom's other variables (`LOOM_LOCATION`,
-/// `LOOM_LOG`, `LOOM_CHECKPOINT_FILE`, ...) work as loom documents them.
+/// `LOOM_CHECKPOINT_FILE`, ...) work as loom documents them; with `LOOM_LOG` set, loom's own
+/// `loom::model` runs the scenario so that its trace is printed, and the bound comes from
+/// `LOOM_MAX_PREEMPTIONS` alone.
 pub fn run_model(name: &str, preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     if std::env::var_os(EXHAUSTIVE_VAR).is_some() {
@@ -28,10 +30,18 @@ pub fn run_model(name: &str, preemptions: usize, f: impl Fn() + Sync + Send + 's
     let counter = StdArc::clone(&executions);
     let bound = builder.preemption_bound;
     let started = Instant::now();
-    builder.check(move || {
+    let counted = move || {
         counter.fetch_add(1, StdOrdering::Relaxed);
         f();
-    });
+    };
+    if std::env::var_os("LOOM_LOG").is_some() {
+        // Loom traces through `tracing`, and only `loom::model` installs a subscriber for it;
+        // that entry point builds its own `Builder` from the environment, so in this mode the
+        // bound is `LOOM_MAX_PREEMPTIONS` (unbounded if unset).
+        loom::model(counted);
+    } else {
+        builder.check(counted);
+    }
     println!(
         "loom {name}: {} executions in {:.2?} (preemption bound {})",
         executions.load(StdOrdering::Relaxed),
