@@ -18,19 +18,29 @@ if ! command -v redis-server >/dev/null; then
     apt-get install -y -qq redis-server >/dev/null
 fi
 
+if redis-cli -p "$port" ping >/dev/null 2>&1; then
+    echo "redis/ci.sh: something already answers on port $port; set SESSIONLAB_REDIS_PORT to a free one"
+    exit 1
+fi
+
 dir="$(mktemp -d)"
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir"
 stop() {
-    # SHUTDOWN NOSAVE, then make sure: only the pid this script started is signalled.
-    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-    if [[ -f "$dir/redis.pid" ]]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
+    # Only the server this script started (its pidfile) is signalled; SIGTERM makes Redis shut
+    # down cleanly, and with --save '' it writes nothing.
+    if [[ -f "$dir/redis.pid" ]]; then
+        local pid
+        pid="$(cat "$dir/redis.pid")"
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    fi
     rm -rf "$dir"
 }
 trap stop EXIT
 
 for _ in $(seq 100); do
-    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    [[ -s "$dir/redis.pid" ]] && redis-cli -p "$port" ping >/dev/null 2>&1 && break
     sleep 0.05
 done
 redis-cli -p "$port" ping >/dev/null || { echo "redis/ci.sh: redis-server did not start"; cat "$dir/redis.log"; exit 1; }
