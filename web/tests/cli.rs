@@ -31,7 +31,17 @@ fn serve_refuses_a_bad_store_name() {
 #[test]
 fn load_prints_its_table() {
     let output = Command::new(EXE)
-        .args(["load", "--store", "mutex,sharded", "--requests", "2000", "--max-time", "60s"])
+        .args([
+            "load",
+            "--store",
+            "mutex,sharded",
+            "--requests",
+            "2000",
+            "--max-time",
+            "60s",
+            "--timeout",
+            "10s",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
