@@ -20,7 +20,7 @@ mod common;
 use common::latency::{self, Bench};
 use common::{Contender, fillable, test_mode};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
-use sessionlab::mixes::{Floor, Mix, START, Workload, run_threads};
+use sessionlab::mixes::{Mix, START, Workload, run_threads};
 use sessionlab::{Config, SessionStore};
 use std::time::Duration;
 
@@ -34,7 +34,7 @@ fn latency_groups(c: &mut Criterion) {
     for op in ["touch", "insert", "remove"] {
         let mut group = c.benchmark_group(format!("latency-{op}"));
         group.throughput(Throughput::Elements(1));
-        let mut floor = Bench::new(Floor::new(config.ttl, size), size);
+        let mut floor = latency::floor(size);
         group.bench_function("floor", |b| match op {
             "touch" => b.iter_custom(|iters| floor.touch(iters)),
             "insert" => b.iter_custom(|iters| floor.insert(iters)),
