@@ -17,21 +17,21 @@ use sessionlab::mutants::{
 #[test]
 #[should_panic(expected = "exactly one remove may return Some")]
 fn unchecked_remove_is_caught_by_remove_remove() {
-    scenarios::remove_remove(|config| UncheckedRemoveStore::new(config));
+    scenarios::remove_remove(UncheckedRemoveStore::new);
 }
 
 /// Load, check, store instead of CAS: a touch at 5 overwrites a touch at 7.
 #[test]
 #[should_panic(expected = "activity moved backwards")]
 fn backwards_touch_is_caught_by_touch_touch() {
-    scenarios::touch_touch(|config| BackwardsTouchStore::new(config));
+    scenarios::touch_touch(BackwardsTouchStore::new);
 }
 
 /// Copy-on-write with load + clone + store: one of two logins is lost.
 #[test]
 #[should_panic(expected = "a concurrent insert was lost")]
 fn load_store_cow_is_caught_by_insert_distinct() {
-    scenarios::insert_distinct(|config| LoadStoreCowStore::new(config));
+    scenarios::insert_distinct(LoadStoreCowStore::new);
 }
 
 /// The same mutant, seen by a second scenario: its occupancy check is on a stale snapshot
@@ -39,14 +39,14 @@ fn load_store_cow_is_caught_by_insert_distinct() {
 #[test]
 #[should_panic(expected = "exactly one insert of one id may succeed")]
 fn load_store_cow_is_caught_by_insert_same() {
-    scenarios::insert_same(|config| LoadStoreCowStore::new(config));
+    scenarios::insert_same(LoadStoreCowStore::new);
 }
 
 /// Decide under a read lock, remove under a later write lock: a just-touched session is swept.
 #[test]
 #[should_panic(expected = "touch returned Some and sweep removed it")]
 fn unchecked_sweep_is_caught_by_touch_sweep() {
-    scenarios::touch_sweep(|config| UncheckedSweepStore::new(config));
+    scenarios::touch_sweep(UncheckedSweepStore::new);
 }
 
 /// Every mutant in `sessionlab::mutants::ALL` has a test above (a new mutant needs one).

@@ -15,26 +15,26 @@ use sessionlab::RacyStore;
 #[test]
 #[should_panic(expected = "Causality violation: Concurrent write accesses to `UnsafeCell`.")]
 fn insert_distinct() {
-    scenarios::insert_distinct(|config| RacyStore::new(config));
+    scenarios::insert_distinct(RacyStore::new);
 }
 
 /// Two logouts at once: "deleting is not writing" is false; a delete is a write.
 #[test]
 #[should_panic(expected = "Causality violation: Concurrent write accesses to `UnsafeCell`.")]
 fn remove_remove() {
-    scenarios::remove_remove(|config| RacyStore::new(config));
+    scenarios::remove_remove(RacyStore::new);
 }
 
 /// The background sweep against a request: the lesson's `go cleanSessions()`.
 #[test]
 #[should_panic(expected = "Causality violation: Concurrent write accesses to `UnsafeCell`.")]
 fn touch_sweep() {
-    scenarios::touch_sweep(|config| RacyStore::new(config));
+    scenarios::touch_sweep(RacyStore::new);
 }
 
 /// `len` reading the map while a login writes it: read/write.
 #[test]
 #[should_panic(expected = "Causality violation: Concurrent read and write accesses")]
 fn len_insert() {
-    scenarios::len_insert(|config| RacyStore::new(config));
+    scenarios::len_insert(RacyStore::new);
 }

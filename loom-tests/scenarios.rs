@@ -32,8 +32,9 @@ pub fn model_config() -> Config {
 
 /// Instantiates every generic scenario for one store as `mod $module`, one `#[test]` each.
 ///
-/// `$make` is a closure `|config: &Config| -> impl SessionStore`; the invoking module's
-/// imports are visible to it.
+/// `$make` builds the store from a `&Config`: a constructor path (`MutexStore::new`) or a
+/// closure (`|config| LockFreeStore::new(config)`); the invoking module's imports are visible
+/// to it.
 macro_rules! loom_scenarios {
     ($module:ident, $make:expr) => {
         #[doc = concat!("Every generic loom scenario, run on `", stringify!($module), "`.")]
@@ -49,6 +50,8 @@ macro_rules! loom_scenarios {
     (@tests $make:expr; $($scenario:ident),+) => {
         $(
             #[test]
+            // `|config| Store::new(config)` reads well as the one-line instantiation.
+            #[allow(clippy::redundant_closure)]
             fn $scenario() {
                 $crate::scenarios::$scenario($make);
             }

@@ -4,7 +4,7 @@
 use crate::scenarios::loom_scenarios;
 use sessionlab::{CowStore, MutexStore, RwLockStore, ShardedStore};
 
-loom_scenarios!(mutex, |config| MutexStore::new(config));
-loom_scenarios!(rwlock, |config| RwLockStore::new(config));
-loom_scenarios!(sharded, |config| ShardedStore::new(config));
-loom_scenarios!(cow, |config| CowStore::new(config));
+loom_scenarios!(mutex, MutexStore::new);
+loom_scenarios!(rwlock, RwLockStore::new);
+loom_scenarios!(sharded, ShardedStore::new);
+loom_scenarios!(cow, CowStore::new);
