@@ -72,13 +72,16 @@ impl Activity {
     /// expired session is never revived); otherwise moves it to `max(last, now)`, never
     /// backwards. Returns whether the session was live.
     pub fn touch(&self, ttl: u64, now: Tick) -> bool {
-        let now = now.min(Self::TOMBSTONE - 1);
+        // Expiry is judged at the caller's `now`; only the value stored is kept below the
+        // tombstone (judging at the clamped value would let a touch at `u64::MAX` see a
+        // session that is already expired there as live).
+        let stored = now.min(Self::TOMBSTONE - 1);
         let mut current = self.0.load(Ordering::Acquire);
         loop {
             if current == Self::TOMBSTONE || is_expired(current, ttl, now) {
                 return false;
             }
-            if current >= now {
+            if current >= stored {
                 // Already at or past `now`: nothing to write, and the session is live.
                 return true;
             }
@@ -154,6 +157,14 @@ mod tests {
         assert!(a.touch(50, 120));
         assert!(a.touch(50, 110), "an older now is still live");
         assert_eq!(a.last_active(), Some(120), "never moves backwards");
+    }
+
+    #[test]
+    fn expiry_at_the_end_of_time_is_judged_at_the_callers_now() {
+        let a = Activity::new(u64::MAX - 1);
+        assert!(!a.touch(1, u64::MAX), "expired at MAX - 1 + 1");
+        assert!(a.touch(2, u64::MAX));
+        assert_eq!(a.last_active(), Some(u64::MAX - 1), "stored below the tombstone");
     }
 
     #[test]

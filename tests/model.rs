@@ -160,12 +160,10 @@ proptest! {
 
     // Found by this test, minimal case (saved in proptest-regressions/model.txt): ttl = 1,
     // insert(#1, now = u64::MAX - 1), then touch(#1, now = u64::MAX). The model says expired
-    // (MAX - 1 + 1 <= MAX) and returns None; the activity-word stores clamp `now` to
-    // MAX - 1 *before* the expiry check and return Some. The fix belongs in
-    // `Activity::touch` (src/session.rs): check expiry with the caller's `now`, clamp only
-    // the value stored.
+    // (MAX - 1 + 1 <= MAX) and returns None; the activity-word stores used to clamp `now` to
+    // MAX - 1 *before* the expiry check and return Some. Fixed in `Activity::touch`, which
+    // now judges expiry at the caller's `now` and clamps only the value stored.
     #[test]
-    #[ignore = "fails until Activity::touch checks expiry with the unclamped now (src/session.rs)"]
     fn every_store_matches_the_model_at_the_ends_of_time(
         ttl in prop_oneof![Just(1u64), Just(2), Just(u64::MAX - 1), Just(u64::MAX)],
         ops in prop::collection::vec(extreme_op(), 0..20),

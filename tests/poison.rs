@@ -23,11 +23,10 @@
 //!    panic between calls while others keep working: afterwards its answers match the model
 //!    replaying the same calls.
 //!
-//! **What it cannot test yet.** The stores call no code of ours while they hold their lock
-//! (no closure, no user type with a panicking `Hash` or `Drop`), so a test cannot make a
-//! *store's own* lock poisoned from outside. A `#[doc(hidden)]` hook in each locked store
-//! (e.g. `fn poison_for_tests(&self)`: take the lock, then panic) would let test 1 run on the
-//! stores themselves; that belongs to the stores' owners (requested in the issue report).
+//! 3. The locked stores' own locks, poisoned through a `#[doc(hidden)]` test hook
+//!    (`poison_for_tests`: take the lock, then panic; the stores call no code of ours while
+//!    they hold it, so nothing else can poison it from outside): every session survives and
+//!    every operation still answers by the spec.
 
 use sessionlab::model::{Model, Op};
 use sessionlab::sync::{Mutex, RwLock};
@@ -192,4 +191,38 @@ fn every_store_survives_callers_that_panic() {
         assert!(store.is_empty(), "{name}: everything expired");
         store.insert(SessionId::fixed(7), UserId(7), 0).expect("usable after the panics");
     }
+}
+
+/// A store whose own lock was poisoned (by the stores' test hook) keeps every session and keeps
+/// answering by the spec: the policy, on the stores themselves.
+fn store_survives_its_own_poisoned_lock<S: SessionStore>(store: S, poison: impl Fn(&S)) {
+    let ids: Vec<SessionId> = (0..100).map(SessionId::fixed).collect();
+    for (n, id) in ids.iter().enumerate() {
+        store.insert(*id, UserId(n as u64), 0).expect("fresh id");
+    }
+    poison(&store);
+    assert_eq!(store.len(), 100, "sessions lost to the poisoned lock");
+    assert_eq!(store.touch(&ids[0], 50), Some(UserId(0)));
+    assert!(store.insert(SessionId::fixed(1000), UserId(1000), 60).is_ok());
+    assert_eq!(store.remove(&ids[1]), Some(UserId(1)));
+    assert_eq!(store.remove(&ids[1]), None);
+    // ids[0] touched at 50 and the new one at 60 are live at 100; the other 98 are not.
+    assert_eq!(store.sweep(100), 98);
+    assert_eq!(store.len(), 2);
+    assert_eq!(store.touch(&SessionId::fixed(1000), 100), Some(UserId(1000)));
+}
+
+#[test]
+fn locked_stores_survive_their_own_poisoned_locks() {
+    let config = Config::new(100);
+    store_survives_its_own_poisoned_lock(sessionlab::MutexStore::new(&config), |s| {
+        s.poison_for_tests()
+    });
+    store_survives_its_own_poisoned_lock(sessionlab::RwLockStore::new(&config), |s| {
+        s.poison_for_tests()
+    });
+    store_survives_its_own_poisoned_lock(
+        sessionlab::ShardedStore::new(&config.clone().with_shards(4)),
+        |s| s.poison_for_tests(),
+    );
 }

@@ -9,22 +9,22 @@ use std::time::Duration;
 #[derive(Debug, Clone, Args)]
 pub struct WorkloadArgs {
     /// Handler threads per store.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: u16,
     /// How long each store runs: seconds (`3`, `1.5`, `3s`) or milliseconds (`1500ms`).
-    #[arg(long, default_value = "1.5s", value_parser = parse_duration)]
+    #[arg(long, allow_negative_numbers = true, default_value = "1.5s", value_parser = parse_duration)]
     pub duration: Duration,
     /// Stop each store after about this many operations (for long stress runs, e.g. 10000000).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub ops: Option<u64>,
     /// Sessions kept logged in at once, across all threads.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub sessions: u64,
     /// Session time-to-live in milliseconds (the sweeper runs four times per ttl).
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
     pub ttl: u64,
     /// Seed for the handlers' random choices.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1)]
     pub seed: u64,
 }
 

@@ -33,6 +33,17 @@ impl MutexStore {
         Self { ttl: config.ttl, map: Mutex::new(hash_map_with_capacity(config.capacity)) }
     }
 
+    /// Test hook: poisons this store's lock by panicking while holding it (the panic is caught
+    /// here). Lets the poison-policy tests check that the store stays usable afterwards.
+    #[doc(hidden)]
+    #[cfg(not(loom))]
+    pub fn poison_for_tests(&self) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _guard = self.map.lock();
+            panic!("poisoning the mutex store's lock on purpose");
+        }));
+    }
+
     /// Poison policy: a thread that panicked while holding the lock left the map in a state
     /// some operation had not finished changing. Every operation here changes the map with a
     /// single `HashMap` call, which leaves it consistent even if it unwinds, so we take the

@@ -99,7 +99,9 @@ impl SessionStore for RacyStore {
         self.write(|map| {
             let before = map.len();
             map.retain(|_, (_, last_active)| !is_expired(*last_active, self.ttl, now));
-            before - map.len()
+            // Saturating: a table corrupted by a racing writer can report any length, and a
+            // debug-build overflow panic would hide the real failure.
+            before.saturating_sub(map.len())
         })
     }
 

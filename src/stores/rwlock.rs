@@ -37,6 +37,17 @@ impl RwLockStore {
         Self { ttl: config.ttl, map: RwLock::new(hash_map_with_capacity(config.capacity)) }
     }
 
+    /// Test hook: poisons this store's lock by panicking while holding it for writing (the
+    /// panic is caught here). Lets the poison-policy tests check that the store stays usable.
+    #[doc(hidden)]
+    #[cfg(not(loom))]
+    pub fn poison_for_tests(&self) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _guard = self.map.write();
+            panic!("poisoning the rwlock store's lock on purpose");
+        }));
+    }
+
     // Poison policy: as in the mutex store, every change is one `HashMap` call (or an atomic
     // on a value), which leaves the map consistent if it unwinds, so a poisoned lock is
     // taken back rather than failing every later request.

@@ -69,6 +69,19 @@ impl ShardedStore {
         &self.shards[((hash << 7) >> self.shift) as usize]
     }
 
+    /// Test hook: poisons every shard's lock by panicking while holding it for writing (the
+    /// panics are caught here). Lets the poison-policy tests check that the store stays usable.
+    #[doc(hidden)]
+    #[cfg(not(loom))]
+    pub fn poison_for_tests(&self) {
+        for shard in self.shards.iter() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _guard = shard.write();
+                panic!("poisoning a shard's lock on purpose");
+            }));
+        }
+    }
+
     // Poison policy: as in the single-lock stores, a poisoned shard is taken back.
 
     fn read(
