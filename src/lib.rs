@@ -17,9 +17,12 @@
 //! | the std/loom switch | [`sync`] |
 //! | ids, sessions, time | [`id`], [`session`] |
 //! | the contract | [`store`]: [`SessionStore`], [`Config`] |
-//! | the variants | [`stores`]: [`MutexStore`], [`RwLockStore`], [`ShardedStore`], [`CowStore`], [`RacyStore`] |
+//! | the variants | [`stores`]: [`MutexStore`], [`RwLockStore`], [`ShardedStore`], [`CowStore`], [`LockFreeStore`], [`RacyStore`]; the registry [`StoreKind`] |
 //! | sweeping | [`sweeper`]: [`SweepGate`], [`Sweeper`](sweeper::Sweeper) |
-//! | checkers | [`conformance`], [`workload`], [`isolate`] |
+//! | checkers | [`conformance`] (the generic suite), [`model`] (the sequential spec), [`history`] (linearizability of real-thread histories), [`workload`] (the checked session workload), [`isolate`] (crash-prone runs in a child process) |
+//! | the checkers' own test subjects | [`mutants`]: one concurrency bug each |
+//! | measuring | [`mixes`]: the benchmark workloads |
+//! | the course text | [`docs`]: misconceptions, the lessons in order |
 //!
 //! ```
 //! use sessionlab::{Config, SessionStore, StoreKind, UserId};
