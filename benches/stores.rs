@@ -59,7 +59,7 @@ fn throughput_groups(c: &mut Criterion) {
         let workload = Workload::new(mix).with_prefill(prefill);
         let config = Config::new(workload.ttl()).with_capacity(workload.capacity());
         let mut group = c.benchmark_group(format!("throughput-{}", mix.name));
-        group.throughput(Throughput::Elements(1)).sampling_mode(SamplingMode::Flat);
+        group.throughput(Throughput::Elements(1)).sampling_mode(SamplingMode::Flat).sample_size(10);
         for contender in Contender::all() {
             for threads in [1u64, 2, 4] {
                 let id = BenchmarkId::new(contender.name(), threads);

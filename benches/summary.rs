@@ -43,6 +43,7 @@ struct Plan {
     rounds: usize,
     pause_size: usize,
     threads: &'static [usize],
+    ceiling_touches: u64,
 }
 
 impl Plan {
@@ -55,6 +56,7 @@ impl Plan {
                 rounds: 1,
                 pause_size: 10_000,
                 threads: &[1, 2],
+                ceiling_touches: 10_000,
             }
         } else {
             Self {
@@ -64,6 +66,7 @@ impl Plan {
                 rounds: 3,
                 pause_size: 1_000_000,
                 threads: &[1, 2, 4],
+                ceiling_touches: 4_000_000,
             }
         }
     }
@@ -88,6 +91,9 @@ struct Throughput {
 #[derive(Debug, Serialize)]
 struct Summary {
     machine: String,
+    /// Touch throughput of `threads` threads, each on its own plain `HashMap`, over one
+    /// thread's: what the machine allows when nothing at all is shared.
+    ceiling: Vec<(usize, f64)>,
     latency: Vec<Latency>,
     throughput: Vec<Throughput>,
     sweep_pause: Vec<Pause>,
@@ -171,6 +177,31 @@ fn measure_throughput(plan: &Plan) -> Vec<Throughput> {
     rows
 }
 
+/// The parallel ceiling: each thread touches its own floor map, so nothing is shared but the
+/// machine (cores, caches, memory bandwidth, and on a virtual machine whatever the host shares
+/// between its virtual CPUs). Returns touches per second, all threads together.
+fn ceiling(plan: &Plan, threads: usize) -> f64 {
+    let per_thread = (plan.latency_size / threads).max(1);
+    let best = (0..plan.rounds.max(1))
+        .map(|_| {
+            let elapsed = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut bench = latency::floor(per_thread);
+                            bench.touch(plan.ceiling_touches / 4);
+                            bench.touch(plan.ceiling_touches)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("a floor thread panicked")).max()
+            });
+            elapsed.unwrap_or_default().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    plan.ceiling_touches as f64 * threads as f64 / best
+}
+
 fn measure_pauses(plan: &Plan) -> Vec<Pause> {
     Contender::all()
         .into_iter()
@@ -180,7 +211,7 @@ fn measure_pauses(plan: &Plan) -> Vec<Pause> {
             } else {
                 plan.pause_size.min(SUMMARY_COW_MAX)
             };
-            sweep_pause(contender, size)
+            sweep_pause(contender, size, 3)
         })
         .collect()
 }
@@ -212,7 +243,13 @@ fn tput(rows: &[Throughput], name: &str, mix: &str, threads: usize) -> f64 {
 fn tables(summary: &Summary, threads: &[usize]) -> String {
     let mut out = String::new();
     let w = &mut out;
-    let _ = writeln!(w, "machine: {}\n", summary.machine);
+    let _ = writeln!(w, "machine: {}", summary.machine);
+    let one = summary.ceiling.first().map_or(f64::NAN, |&(_, ops)| ops);
+    let _ = write!(w, "parallel ceiling (each thread touching its own plain HashMap):");
+    for &(threads, ops) in &summary.ceiling {
+        let _ = write!(w, " {threads}T {:.2}x", ops / one);
+    }
+    let _ = writeln!(w, "\n");
 
     let floor = &summary.latency[0];
     let _ = writeln!(
@@ -378,6 +415,7 @@ fn main() {
     let started = Instant::now();
     let summary = Summary {
         machine: machine(),
+        ceiling: plan.threads.iter().map(|&t| (t, ceiling(&plan, t))).collect(),
         latency: measure_latency(&plan),
         throughput: measure_throughput(&plan),
         sweep_pause: measure_pauses(&plan),

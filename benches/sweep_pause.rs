@@ -16,7 +16,7 @@ fn main() {
     let mut rows: Vec<Pause> = Vec::new();
     for contender in Contender::all() {
         let size = if fillable(contender, size) { size } else { COW_MAX };
-        rows.push(sweep_pause(contender, size));
+        rows.push(sweep_pause(contender, size, 3));
     }
     print_table(&rows);
     let path = report_dir().join("sweep_pause.json");

@@ -46,17 +46,34 @@ pub struct Pause {
 }
 
 /// Fills a fresh `contender` with `size` sessions (half idle), sweeps it while touching it, and
-/// reports the touches' latencies.
-pub fn sweep_pause(contender: Contender, size: usize) -> Pause {
+/// reports the touches' latencies: the best of `rounds` sweeps (the idle half is put back
+/// between rounds), since on shared cores noise only ever adds latency. A copy-on-write map
+/// gets one round: putting 500k sessions back one copy at a time would take minutes.
+pub fn sweep_pause(contender: Contender, size: usize, rounds: usize) -> Pause {
     let ttl = Workload::new(sessionlab::mixes::Mix::SESSION).ttl();
     let store = contender.build(&Config::new(ttl).with_capacity(size));
     let live: Vec<SessionId> = (0..(size / 2) as u64).map(prefill_id).collect();
-    for (i, id) in live.iter().enumerate() {
-        // Interleave live and idle so both are spread over every shard and bucket.
+    let put_back_idle = |store: &dyn SessionStore| {
+        for i in 0..live.len() as u64 {
+            let _ = store.insert(idle_id(i), UserId(1), 0);
+        }
+    };
+    for id in &live {
         let _ = store.insert(*id, UserId(1), START);
-        let _ = store.insert(idle_id(i as u64), UserId(1), 0);
     }
-    measure(contender.name(), &*store, &live)
+    put_back_idle(&*store);
+    let rounds = if contender.copies_on_write() { 1 } else { rounds.max(1) };
+    let mut best: Option<Pause> = None;
+    for round in 0..rounds {
+        if round > 0 {
+            put_back_idle(&*store);
+        }
+        let pause = measure(contender.name(), &*store, &live);
+        if best.as_ref().is_none_or(|b| pause.p99_ns < b.p99_ns) {
+            best = Some(pause);
+        }
+    }
+    best.expect("at least one round")
 }
 
 fn measure(name: &'static str, store: &dyn SessionStore, live: &[SessionId]) -> Pause {
