@@ -2,6 +2,7 @@
 
 mod args;
 mod demo;
+mod exercise;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ enum Command {
     /// the demo to isolate the racy store; not meant to be called by hand).
     #[command(hide = true)]
     Child(args::ChildArgs),
+    /// The course: `list` the exercises, show a `hint`, `check N` or `check all` with the lab's
+    /// own checkers (exercises/README.md).
+    Exercise(exercise::ExerciseArgs),
 }
 
 /// Parses the command line and runs it. Bad arguments exit with code 2 and a message (clap).
@@ -38,6 +42,7 @@ pub fn main() -> ExitCode {
         None => demo::run(&cli.demo),
         Some(Command::Demo(args)) => demo::run(&args),
         Some(Command::Child(args)) => demo::run_child(&args),
+        Some(Command::Exercise(args)) => exercise::run(&args),
     };
     match result {
         Ok(code) => code,
