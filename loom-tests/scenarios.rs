@@ -63,20 +63,26 @@ pub(crate) use loom_scenarios;
 /// A store behind a pointer, so one list can hold every scenario (see [`ALL`]).
 pub type Boxed = Box<dyn SessionStore>;
 
+/// Builds a [`Boxed`] store.
+pub type MakeBoxed = fn(&Config) -> Boxed;
+
+/// A generic scenario, instantiated for [`Boxed`] stores.
+pub type BoxedScenario = fn(MakeBoxed);
+
 /// Every generic scenario by name, for stores built at run time (such as the entries of
 /// `sessionlab::mutants::ALL`, whose `caught_by` names one). Keep it in step with the list in
 /// [`loom_scenarios!`].
-pub const ALL: &[(&str, fn(fn(&Config) -> Boxed))] = &[
-    ("insert_distinct", insert_distinct::<Boxed, fn(&Config) -> Boxed>),
-    ("insert_same", insert_same::<Boxed, fn(&Config) -> Boxed>),
-    ("remove_remove", remove_remove::<Boxed, fn(&Config) -> Boxed>),
-    ("touch_remove", touch_remove::<Boxed, fn(&Config) -> Boxed>),
-    ("touch_touch", touch_touch::<Boxed, fn(&Config) -> Boxed>),
-    ("touch_sweep", touch_sweep::<Boxed, fn(&Config) -> Boxed>),
-    ("touch_expired_sweep", touch_expired_sweep::<Boxed, fn(&Config) -> Boxed>),
-    ("insert_sweep", insert_sweep::<Boxed, fn(&Config) -> Boxed>),
-    ("sweep_sweep", sweep_sweep::<Boxed, fn(&Config) -> Boxed>),
-    ("len_insert", len_insert::<Boxed, fn(&Config) -> Boxed>),
+pub const ALL: &[(&str, BoxedScenario)] = &[
+    ("insert_distinct", insert_distinct::<Boxed, MakeBoxed>),
+    ("insert_same", insert_same::<Boxed, MakeBoxed>),
+    ("remove_remove", remove_remove::<Boxed, MakeBoxed>),
+    ("touch_remove", touch_remove::<Boxed, MakeBoxed>),
+    ("touch_touch", touch_touch::<Boxed, MakeBoxed>),
+    ("touch_sweep", touch_sweep::<Boxed, MakeBoxed>),
+    ("touch_expired_sweep", touch_expired_sweep::<Boxed, MakeBoxed>),
+    ("insert_sweep", insert_sweep::<Boxed, MakeBoxed>),
+    ("sweep_sweep", sweep_sweep::<Boxed, MakeBoxed>),
+    ("len_insert", len_insert::<Boxed, MakeBoxed>),
 ];
 
 /// `store type :: scenario`, for the model's printout.
