@@ -1,4 +1,3 @@
-#![cfg(not(loom))]
 //! The graders on real threads: the lab's conformance suite and its linearizability checker,
 //! run on each exercise's store. One `#[test]` per exercise, named after it, so
 //! `cargo test -p sessionlab-exercises --test grade -- ex03_rwlock --exact` grades one.
@@ -7,6 +6,7 @@
 //! `common::expectation` (the not-done marker, or `SESSIONLAB_EXERCISE_EXPECT`).
 //!
 //! Knobs: `SESSIONLAB_EXERCISE_ROUNDS` (random histories per store, default 300).
+#![cfg(not(loom))]
 
 mod common;
 
@@ -112,22 +112,22 @@ fn grade_store<S: SessionStore + 'static>(name: &str, make: impl Fn(&Config) -> 
 
 #[test]
 fn ex02_mutex() {
-    grade_store("ex02_mutex", |c| ex02_mutex::MutexStore::new(c));
+    grade_store("ex02_mutex", ex02_mutex::MutexStore::new);
 }
 
 #[test]
 fn ex03_rwlock() {
-    grade_store("ex03_rwlock", |c| ex03_rwlock::RwLockStore::new(c));
+    grade_store("ex03_rwlock", ex03_rwlock::RwLockStore::new);
 }
 
 #[test]
 fn ex04_sharded() {
-    grade_store("ex04_sharded", |c| ex04_sharded::ShardedStore::new(c));
+    grade_store("ex04_sharded", ex04_sharded::ShardedStore::new);
 }
 
 #[test]
 fn ex05_cow() {
-    grade_store("ex05_cow", |c| ex05_cow::CowStore::new(c));
+    grade_store("ex05_cow", ex05_cow::CowStore::new);
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn ex07_find_the_bug() {
 
 #[test]
 fn ex08_lockfree_remove() {
-    grade_store("ex08_lockfree_remove", |c| ex08_lockfree_remove::LockFreeList::new(c));
+    grade_store("ex08_lockfree_remove", ex08_lockfree_remove::LockFreeList::new);
 }
 
 /// `exercises.json` (read by `sessionlab exercise`) lists exactly the exercises in `src/`, each

@@ -112,17 +112,17 @@ fn loom_child() {
                 }
             });
         }
-        "ex02_mutex" => run_scenario(scenario, |c| ex02_mutex::MutexStore::new(c)),
-        "ex03_rwlock" => run_scenario(scenario, |c| ex03_rwlock::RwLockStore::new(c)),
-        "ex04_sharded" => run_scenario(scenario, |c| ex04_sharded::ShardedStore::new(c)),
-        "ex05_cow" => run_scenario(scenario, |c| ex05_cow::CowStore::new(c)),
+        "ex02_mutex" => run_scenario(scenario, ex02_mutex::MutexStore::new),
+        "ex03_rwlock" => run_scenario(scenario, ex03_rwlock::RwLockStore::new),
+        "ex04_sharded" => run_scenario(scenario, ex04_sharded::ShardedStore::new),
+        "ex05_cow" => run_scenario(scenario, ex05_cow::CowStore::new),
         "ex06_sweep_gate" => gate_single_flight(),
         "ex07_find_the_bug" => {
-            run_scenario(scenario, |c| ex07_find_the_bug::SuspectStore::new(c));
+            run_scenario(scenario, ex07_find_the_bug::SuspectStore::new);
         }
         #[cfg(crossbeam_loom)]
         "ex08_lockfree_remove" => {
-            run_scenario(scenario, |c| ex08_lockfree_remove::LockFreeList::new(c));
+            run_scenario(scenario, ex08_lockfree_remove::LockFreeList::new);
         }
         other => panic!("no loom grader for {other}"),
     }
