@@ -22,12 +22,12 @@
 mod common;
 
 use common::latency::{self, Bench, Target};
-use common::pause::{Pause, sweep_pause};
+use common::pause::{self, Pause, sweep_pause, sweep_pause_of};
 use common::{Contender, fillable, report_dir, test_mode};
 use plotters::prelude::*;
 use serde::Serialize;
 use sessionlab::mixes::{Mix, Workload, run_threads};
-use sessionlab::{Config, SessionStore};
+use sessionlab::{Config, SessionStore, ShardedStore};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -203,7 +203,7 @@ fn ceiling(plan: &Plan, threads: usize) -> f64 {
 }
 
 fn measure_pauses(plan: &Plan) -> Vec<Pause> {
-    Contender::all()
+    let mut rows: Vec<Pause> = Contender::all()
         .into_iter()
         .map(|contender| {
             let size = if fillable(contender, plan.pause_size) {
@@ -213,7 +213,11 @@ fn measure_pauses(plan: &Plan) -> Vec<Pause> {
             };
             sweep_pause(contender, size, 3)
         })
-        .collect()
+        .collect();
+    // A sharded map's pause is about one shard's walk: more shards, shorter pauses.
+    let config = Config::new(pause::ttl()).with_capacity(plan.pause_size).with_shards(64);
+    rows.push(sweep_pause_of("sharded64", &ShardedStore::new(&config), plan.pause_size, 3));
+    rows
 }
 
 fn machine() -> String {

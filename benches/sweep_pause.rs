@@ -8,8 +8,9 @@
 #[allow(dead_code)]
 mod common;
 
-use common::pause::{Pause, sweep_pause};
+use common::pause::{self, Pause, sweep_pause, sweep_pause_of};
 use common::{COW_MAX, Contender, fillable, report_dir, test_mode};
+use sessionlab::{Config, ShardedStore};
 
 fn main() {
     let size = if test_mode() { 10_000 } else { 1_000_000 };
@@ -18,6 +19,10 @@ fn main() {
         let size = if fillable(contender, size) { size } else { COW_MAX };
         rows.push(sweep_pause(contender, size, 3));
     }
+    // The pause of a sharded map is about one shard's walk, so it shrinks with the shard count:
+    // the default (4 x CPUs, 8 here) against 64 shards.
+    let config = Config::new(pause::ttl()).with_capacity(size).with_shards(64);
+    rows.push(sweep_pause_of("sharded64", &ShardedStore::new(&config), size, 3));
     print_table(&rows);
     let path = report_dir().join("sweep_pause.json");
     match serde_json::to_string_pretty(&rows) {

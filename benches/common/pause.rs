@@ -56,13 +56,29 @@ pub struct Pause {
     pub max_ns: u64,
 }
 
+/// The ttl a map given to [`sweep_pause_of`] must be built with.
+pub fn ttl() -> u64 {
+    Workload::new(sessionlab::mixes::Mix::SESSION).ttl()
+}
+
 /// Fills a fresh `contender` with `size` sessions (half idle), sweeps it while touching it, and
 /// reports the touches' latencies: the best of `rounds` sweeps (the idle half is put back
 /// between rounds), since on shared cores noise only ever adds latency. A copy-on-write map
 /// gets one round: putting 500k sessions back one copy at a time would take minutes.
 pub fn sweep_pause(contender: Contender, size: usize, rounds: usize) -> Pause {
-    let ttl = Workload::new(sessionlab::mixes::Mix::SESSION).ttl();
-    let store = contender.build(&Config::new(ttl).with_capacity(size));
+    let store = contender.build(&Config::new(ttl()).with_capacity(size));
+    let rounds = if contender.copies_on_write() { 1 } else { rounds };
+    sweep_pause_of(contender.name(), &*store, size, rounds)
+}
+
+/// [`sweep_pause`] on a map built by the caller (empty, with the session mix's ttl): to try
+/// a store with another configuration, e.g. more shards.
+pub fn sweep_pause_of(
+    name: &'static str,
+    store: &dyn SessionStore,
+    size: usize,
+    rounds: usize,
+) -> Pause {
     let live: Vec<SessionId> = (0..(size / 2) as u64).map(prefill_id).collect();
     let put_back_idle = |store: &dyn SessionStore| {
         for i in 0..live.len() as u64 {
@@ -72,14 +88,13 @@ pub fn sweep_pause(contender: Contender, size: usize, rounds: usize) -> Pause {
     for id in &live {
         let _ = store.insert(*id, UserId(1), START);
     }
-    put_back_idle(&*store);
-    let rounds = if contender.copies_on_write() { 1 } else { rounds.max(1) };
+    put_back_idle(store);
     let mut best: Option<Pause> = None;
-    for round in 0..rounds {
+    for round in 0..rounds.max(1) {
         if round > 0 {
-            put_back_idle(&*store);
+            put_back_idle(store);
         }
-        let pause = measure(contender.name(), &*store, &live);
+        let pause = measure(name, store, &live);
         if best.as_ref().is_none_or(|b| pause.p99_ns < b.p99_ns) {
             best = Some(pause);
         }
