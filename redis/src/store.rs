@@ -67,7 +67,8 @@ pub struct RedisOptions {
     /// How long a call waits for a connection before it fails with
     /// [`RedisStoreError::Unavailable`].
     pub connect_timeout: Duration,
-    /// How long a call waits on a read or write of its connection before it fails.
+    /// How long a call waits on a read or write of its connection before it fails (zero: no
+    /// limit).
     pub io_timeout: Duration,
 }
 
@@ -99,8 +100,10 @@ struct IoTimeouts(Duration);
 
 impl CustomizeConnection<redis::Connection, redis::RedisError> for IoTimeouts {
     fn on_acquire(&self, connection: &mut redis::Connection) -> Result<(), redis::RedisError> {
-        connection.set_read_timeout(Some(self.0))?;
-        connection.set_write_timeout(Some(self.0))
+        // The socket API refuses a zero timeout; zero here means "wait forever".
+        let timeout = Some(self.0).filter(|timeout| !timeout.is_zero());
+        connection.set_read_timeout(timeout)?;
+        connection.set_write_timeout(timeout)
     }
 }
 
@@ -273,14 +276,15 @@ impl FallibleSessionStore for RedisStore {
     }
 
     fn try_touch(&self, id: &SessionId, now: Tick) -> Result<Option<UserId>, Self::Error> {
-        let now = clamp(now);
+        // As in `Activity::touch`: expiry is judged at the caller's `now`, the value stored is
+        // clamped below the tombstone.
         let threshold = expiry_threshold(self.ttl, now).map(encode_tick).unwrap_or_default();
         let mut connection = self.connection()?;
         let user: Option<String> = self
             .scripts
             .touch
             .key(self.key(id))
-            .arg(encode_tick(now))
+            .arg(encode_tick(clamp(now)))
             .arg(threshold)
             .arg(&self.safety_net_ms)
             .invoke(&mut *connection)?;
