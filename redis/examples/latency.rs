@@ -1,5 +1,6 @@
 //! Measures what a Redis round trip costs next to the in-memory stores: per-operation latency
-//! (one thread, so it is latency, not throughput), and one sweep over 100k sessions.
+//! (one thread, so it is latency, not throughput), touches per second from several threads,
+//! and one sweep over 100k sessions.
 //!
 //! ```text
 //! SESSIONLAB_REDIS_URL=redis://127.0.0.1:6390/ cargo run --release -p sessionlab-redis --example latency
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 const OPS: u64 = 20_000;
 const ROUNDS: usize = 5;
+const THREADS: u64 = 4;
 const SWEEP_SESSIONS: u64 = 100_000;
 const TTL: u64 = 1_000;
 /// When the swept sessions are created: late enough that a sweep at `BORN + TTL - 1` must
@@ -72,6 +74,44 @@ where
     (fill, walk, started.elapsed())
 }
 
+/// Touches per second with `threads` threads touching their own sessions at once: with Redis
+/// every thread's call queues for the server's one command thread.
+fn throughput<S: FallibleSessionStore>(store: &S, threads: u64) -> f64
+where
+    S::Error: std::fmt::Debug,
+{
+    let per_thread = OPS / threads;
+    let ids: Vec<Vec<SessionId>> = (0..threads)
+        .map(|t| {
+            (0..per_thread)
+                .map(|i| {
+                    let id = SessionId::generate();
+                    store
+                        .try_insert(id, UserId(t * per_thread + i), 0)
+                        .expect("insert")
+                        .expect("fresh");
+                    id
+                })
+                .collect()
+        })
+        .collect();
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for ids in &ids {
+            s.spawn(move || {
+                for id in ids {
+                    assert!(store.try_touch(id, 10).expect("touch").is_some());
+                }
+            });
+        }
+    });
+    let rate = (threads * per_thread) as f64 / started.elapsed().as_secs_f64();
+    for id in ids.iter().flatten() {
+        store.try_remove(id).expect("remove");
+    }
+    rate
+}
+
 fn micros(d: Duration) -> String {
     format!("{:>9.2} µs", d.as_secs_f64() * 1e6)
 }
@@ -124,6 +164,12 @@ fn main() {
         ratio(redis_row.remove, sharded_row.remove)
     );
     println!("redis PING round trip: {}", micros(ping));
+
+    println!("\ntouches per second, {THREADS} threads at once (best of {ROUNDS}):");
+    let best = |run: &dyn Fn() -> f64| (0..ROUNDS).map(|_| run()).fold(0.0, f64::max);
+    let sharded_rate = best(&|| throughput(&sharded, THREADS));
+    let redis_rate = best(&|| throughput(&redis, THREADS));
+    println!("sharded {sharded_rate:>12.0}/s\nredis   {redis_rate:>12.0}/s");
 
     println!("\none sweep over {SWEEP_SESSIONS} sessions:");
     println!("{:<8} {:>12} {:>16} {:>16}", "store", "fill", "sweep, none due", "sweep, all due");
