@@ -1,6 +1,9 @@
 //! The conformance suite on every correct store (one line each), and on the deliberately buggy
 //! mutants, which it must catch: a suite that passes a mutant is too weak.
 
+// The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
+#![cfg(not(loom))]
+
 use sessionlab::conformance::{self, CheckResult};
 use sessionlab::mutants;
 use sessionlab::{Config, CowStore, MutexStore, RwLockStore, SessionStore, ShardedStore};

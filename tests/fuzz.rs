@@ -16,6 +16,9 @@
 //! `PROPTEST_CASES` overrides the case counts (e.g. `PROPTEST_CASES=1000000 cargo test
 //! --release --test fuzz` for a million of each).
 
+// The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
+#![cfg(not(loom))]
+
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use sessionlab::{ParseSessionIdError, SessionId};

@@ -18,6 +18,9 @@
 //! Example of a long run: `PROPTEST_CASES=2000 cargo test --release --test linearizability --
 //! --nocapture`. The counts of histories checked are printed (visible with `--nocapture`).
 
+// The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
+#![cfg(not(loom))]
+
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{FileFailurePersistence, TestRunner};

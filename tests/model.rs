@@ -11,6 +11,9 @@
 //!
 //! Longer runs: `PROPTEST_CASES=20000 cargo test --release --test model`.
 
+// The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
+#![cfg(not(loom))]
+
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use sessionlab::model::{Model, Op};

@@ -28,6 +28,9 @@
 //!    they hold it, so nothing else can poison it from outside): every session survives and
 //!    every operation still answers by the spec.
 
+// The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
+#![cfg(not(loom))]
+
 use sessionlab::model::{Model, Op};
 use sessionlab::sync::{Mutex, RwLock};
 use sessionlab::{Config, SessionId, SessionStore, StoreKind, Tick, UserId, mutants};

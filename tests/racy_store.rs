@@ -2,6 +2,9 @@
 //! resurrect sessions, crash, or hang), while the same workload on the mutex store is clean.
 //! Whatever the child does, this test process is never taken down.
 
+// The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
+#![cfg(not(loom))]
+
 use sessionlab::isolate::{ChildOutcome, run_child};
 use sessionlab::workload::WorkloadReport;
 use std::process::Command;

@@ -13,6 +13,9 @@
 //! time limit short of ten minutes per store, and prints each store's report. The CLI's
 //! `--ops` flag runs the same workload for one store.
 
+// The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
+#![cfg(not(loom))]
+
 use sessionlab::StoreKind;
 use sessionlab::mutants;
 use sessionlab::workload::{Progress, WorkloadReport, WorkloadSpec, run};

@@ -50,6 +50,7 @@ impl RacyStore {
         Self { ttl: config.ttl, map: UnsafeCell::new(hash_map_with_capacity(config.capacity)) }
     }
 
+    #[track_caller]
     fn write<R>(&self, f: impl FnOnce(&mut HashMap<SessionId, (UserId, Tick)>) -> R) -> R {
         self.map.with_mut(|map| {
             // SAFETY: NOT safe. This creates a `&mut` to the map while other threads may hold
@@ -59,6 +60,7 @@ impl RacyStore {
         })
     }
 
+    #[track_caller]
     fn read<R>(&self, f: impl FnOnce(&HashMap<SessionId, (UserId, Tick)>) -> R) -> R {
         self.map.with(|map| {
             // SAFETY: NOT safe. Another thread may be writing the map right now; reading a
