@@ -23,7 +23,7 @@ impl fmt::Display for UserId {
 /// Is a session last active at `last_active` expired at `now`, with time-to-live `ttl`?
 ///
 /// The one definition every store uses: expired when `last_active + ttl <= now`. The sum
-/// saturates, so a huge ttl means "never expires" rather than an overflow.
+/// saturates rather than overflowing, so a huge ttl lasts until the end of time (`u64::MAX`).
 pub fn is_expired(last_active: Tick, ttl: u64, now: Tick) -> bool {
     last_active.saturating_add(ttl) <= now
 }
@@ -148,7 +148,9 @@ mod tests {
     fn expiry_is_at_last_plus_ttl() {
         assert!(!is_expired(100, 10, 109));
         assert!(is_expired(100, 10, 110));
-        assert!(!is_expired(u64::MAX - 1, u64::MAX, u64::MAX));
+        // The sum saturates: a huge ttl lasts until the end of time, u64::MAX.
+        assert!(!is_expired(u64::MAX - 2, u64::MAX, u64::MAX - 1));
+        assert!(is_expired(u64::MAX - 2, u64::MAX, u64::MAX));
     }
 
     #[test]
@@ -163,7 +165,7 @@ mod tests {
     fn expiry_at_the_end_of_time_is_judged_at_the_callers_now() {
         let a = Activity::new(u64::MAX - 1);
         assert!(!a.touch(1, u64::MAX), "expired at MAX - 1 + 1");
-        assert!(a.touch(2, u64::MAX));
+        assert!(a.touch(5, u64::MAX - 1));
         assert_eq!(a.last_active(), Some(u64::MAX - 1), "stored below the tombstone");
     }
 
