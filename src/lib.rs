@@ -35,15 +35,15 @@
 //! assert_eq!(store.touch(&id, 1_500), None);
 //! ```
 
-/// Recording real threads' calls and checking the history for linearizability.
-pub mod history;
 #[cfg(not(loom))]
 pub mod docs;
+/// Recording real threads' calls and checking the history for linearizability.
+pub mod history;
 pub mod id;
-/// Deliberately buggy stores, one concurrency bug each, that the checkers must catch.
-pub mod mutants;
 /// The sequential reference model: the specification every store is compared with.
 pub mod model;
+/// Deliberately buggy stores, one concurrency bug each, that the checkers must catch.
+pub mod mutants;
 pub mod session;
 pub mod store;
 pub mod stores;

@@ -14,7 +14,15 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn child(store: &str) -> ChildOutcome {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sessionlab"));
-    command.args(["child", "--store", store, "--threads=4", "--duration=1500ms", "--sessions=4000", "--ttl=20"]);
+    command.args([
+        "child",
+        "--store",
+        store,
+        "--threads=4",
+        "--duration=1500ms",
+        "--sessions=4000",
+        "--ttl=20",
+    ]);
     run_child(command, TIMEOUT).expect("the CLI binary starts")
 }
 
@@ -54,7 +62,8 @@ fn racy_store_breaks_in_a_child_process() {
 #[test]
 fn mutex_store_is_clean_under_the_same_workload() {
     let outcome = child("mutex");
-    let report = report(&outcome).unwrap_or_else(|| panic!("the mutex child failed: {}", outcome.describe()));
+    let report = report(&outcome)
+        .unwrap_or_else(|| panic!("the mutex child failed: {}", outcome.describe()));
     assert!(report.ops > 0, "the workload did nothing");
     assert_eq!(report.violations(), 0, "{report:?}");
     assert_eq!(report.final_len as i64, report.expected_len, "{report:?}");
@@ -70,11 +79,17 @@ fn demo_json_lists_every_store_with_a_verdict() {
     let rows: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
     let rows = rows.as_array().expect("an array of rows");
     for kind in sessionlab::StoreKind::ALL {
-        let row = rows.iter().find(|r| r["store"] == kind.name()).unwrap_or_else(|| panic!("no row for {kind}"));
+        let row = rows
+            .iter()
+            .find(|r| r["store"] == kind.name())
+            .unwrap_or_else(|| panic!("no row for {kind}"));
         if kind.is_correct() {
             assert_eq!(row["verdict"], "ok", "{row}");
         } else {
-            assert!(row["verdict"].as_str().is_some_and(|v| v.starts_with("BROKEN") || v == "ok"), "{row}");
+            assert!(
+                row["verdict"].as_str().is_some_and(|v| v.starts_with("BROKEN") || v == "ok"),
+                "{row}"
+            );
         }
     }
 }
