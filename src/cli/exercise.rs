@@ -161,7 +161,7 @@ fn stages(exercise: &Exercise, solutions: bool) -> Vec<Stage> {
     }];
     if exercise.stages.iter().any(|s| s == "conformance" || s == "linearizability") {
         stages.push(Stage {
-            label: "real threads: conformance suite, linearizability",
+            label: "real threads: the conformance suite and the linearizability checker (or the exercise's own racing checks)",
             loom: false,
             args: cargo(&["--test", "grade"], &[name, "--exact"]),
         });
