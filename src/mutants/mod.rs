@@ -21,11 +21,13 @@ pub mod backwards_touch;
 pub mod load_store_cow;
 pub mod unchecked_remove;
 pub mod unchecked_sweep;
+pub mod unmarked_unlink;
 
 pub use backwards_touch::BackwardsTouchStore;
 pub use load_store_cow::LoadStoreCowStore;
 pub use unchecked_remove::UncheckedRemoveStore;
 pub use unchecked_sweep::UncheckedSweepStore;
+pub use unmarked_unlink::UnmarkedUnlinkStore;
 
 use crate::store::{Config, SessionStore};
 

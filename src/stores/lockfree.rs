@@ -73,8 +73,9 @@
 //!
 //! **Under loom** (`RUSTFLAGS="--cfg loom --cfg crossbeam_loom"`) the store owns an explicit
 //! [`Collector`](crossbeam_epoch::Collector) instead of the process-wide one, so each model
-//! starts from an empty collector, and it has a single bucket so that every scenario's ids
-//! share one list: the list is what is worth model checking, not the hash.
+//! starts from an empty collector (each loom thread registers with it once, in a loom
+//! thread-local), and it has a single bucket so that every scenario's ids share one list: the
+//! list is what is worth model checking, not the hash.
 
 use crate::id::SessionId;
 use crate::session::{Activity, Tick, UserId};
@@ -110,31 +111,63 @@ pub(crate) struct Position<'g> {
     pub(crate) curr: Shared<'g, Node>,
 }
 
+/// What a [`LockFreeStore::walk`] does with an unmarked node.
+pub(crate) enum Step {
+    /// Stop here: the walk returns this node's position.
+    Stop,
+    /// Go on to the next node.
+    Pass,
+    /// The caller has just tombstoned this node: mark it, unlink it, go on.
+    Delete,
+}
+
 /// Who tracks epochs. Normally the process-wide collector (`crossbeam_epoch::pin`: a
-/// thread-local handle, nothing to allocate per call). Under crossbeam's loom mode, an explicit
-/// collector per store, registered per call, so a model owns all of its epoch state.
+/// thread-local handle, nothing to allocate per call).
 #[cfg(not(crossbeam_loom))]
-#[derive(Default)]
 pub(crate) struct Epochs;
 
 #[cfg(not(crossbeam_loom))]
 impl Epochs {
+    fn new() -> Self {
+        Self
+    }
+
     pub(crate) fn pin(&self) -> Guard {
         crossbeam_epoch::pin()
     }
 }
 
-/// See the non-loom definition.
+/// Under crossbeam's loom mode, an explicit collector per store, so a model owns all of its
+/// epoch state, with one handle per (loom) thread kept in a loom thread-local. Registering a
+/// handle per call instead costs a registration, a first-pin collection and a finalisation
+/// per operation, all of which loom explores: 473k executions instead of 3.2k for the
+/// two-sweeps scenario. (The one place outside `sync` that names loom: it exists only in
+/// crossbeam's loom mode, and only this store needs it.)
 #[cfg(crossbeam_loom)]
-#[derive(Default)]
 pub(crate) struct Epochs(crossbeam_epoch::Collector);
 
 #[cfg(crossbeam_loom)]
 impl Epochs {
+    fn new() -> Self {
+        Self(crossbeam_epoch::Collector::new())
+    }
+
     pub(crate) fn pin(&self) -> Guard {
-        // The handle may be dropped while its guard lives: the participant is released when
-        // both are gone.
-        self.0.register().pin()
+        use crossbeam_epoch::LocalHandle;
+        use std::cell::RefCell;
+        loom::thread_local! {
+            static HANDLES: RefCell<Vec<LocalHandle>> = RefCell::new(Vec::new());
+        }
+        HANDLES.with(|handles| {
+            let mut handles = handles.borrow_mut();
+            if let Some(handle) = handles.iter().find(|h| h.collector() == &self.0) {
+                return handle.pin();
+            }
+            let handle = self.0.register();
+            let guard = handle.pin();
+            handles.push(handle);
+            guard
+        })
     }
 }
 
@@ -158,7 +191,7 @@ impl LockFreeStore {
             hasher: SessionHasher::default(),
             mask: count as u64 - 1,
             buckets: (0..count).map(|_| Atomic::null()).collect(),
-            epochs: Epochs::default(),
+            epochs: Epochs::new(),
         }
     }
 
@@ -178,13 +211,27 @@ impl LockFreeStore {
         &self.buckets[(self.hasher.hash_one(id) & self.mask) as usize]
     }
 
-    /// The Harris–Michael search: walks `head`'s list to the first unmarked node whose id is
-    /// at least `key` (to the end when `key` is `None`), unlinking every marked node it passes.
+    /// The Harris–Michael search: the first unmarked node in `head`'s list whose id is at
+    /// least `key`, unlinking every marked node on the way.
     pub(crate) fn search<'g>(
         &'g self,
         head: &'g Atomic<Node>,
-        key: Option<&SessionId>,
+        key: &SessionId,
         guard: &'g Guard,
+    ) -> Position<'g> {
+        self.walk(head, guard, |node| if node.id >= *key { Step::Stop } else { Step::Pass })
+    }
+
+    /// Walks `head`'s list, asking `visit` about each unmarked node, and unlinks every marked
+    /// node it meets (those `visit` asked to delete included). Returns where `visit` said
+    /// [`Step::Stop`], or the end of the list. After a lost unlink race it restarts from the
+    /// head, so `visit` may see a node twice: it must be idempotent (a second tombstone CAS
+    /// fails, so a sweep still counts each removal once).
+    fn walk<'g>(
+        &'g self,
+        head: &'g Atomic<Node>,
+        guard: &'g Guard,
+        mut visit: impl FnMut(&Node) -> Step,
     ) -> Position<'g> {
         'restart: loop {
             let mut prev = head;
@@ -199,39 +246,46 @@ impl LockFreeStore {
                     return Position { prev, curr };
                 };
                 // Acquire: the successor's fields are read next (same reason as above).
-                let succ = node.next.load(Ordering::Acquire, guard);
-                if succ.tag() == MARKED {
-                    // Physical deletion of a node someone tombstoned and marked. The expected
-                    // value is `curr` unmarked, so the CAS fails if `prev`'s own node has been
-                    // marked meanwhile: we never write into a marked node's link.
-                    // Release: readers of `prev` go on to read `succ`'s fields, published to
-                    // us by our Acquire load of `node.next`; Release passes that on.
-                    // Relaxed on failure: we restart and reload with Acquire.
-                    let unmarked = succ.with_tag(0);
-                    match prev.compare_exchange(
-                        curr,
-                        unmarked,
-                        Ordering::Release,
-                        Ordering::Relaxed,
-                        guard,
-                    ) {
-                        Ok(_) => {
-                            // SAFETY: our CAS unlinked `curr`, so no new walk can reach it and
-                            // no other thread unlinks it again (its only link now skips it);
-                            // walks already holding it are pinned, and the collector frees it
-                            // only after they unpin.
-                            unsafe { guard.defer_destroy(curr) };
-                            curr = unmarked;
+                let mut succ = node.next.load(Ordering::Acquire, guard);
+                if succ.tag() != MARKED {
+                    match visit(node) {
+                        Step::Stop => return Position { prev, curr },
+                        Step::Pass => {
+                            prev = &node.next;
+                            curr = succ;
                             continue;
                         }
-                        Err(_) => continue 'restart,
+                        // The caller tombstoned it (step 1); step 2, the mark. AcqRel: see
+                        // `mark_and_unlink`.
+                        Step::Delete => {
+                            succ = node.next.fetch_or(MARKED, Ordering::AcqRel, guard);
+                        }
                     }
                 }
-                if key.is_some_and(|key| node.id >= *key) {
-                    return Position { prev, curr };
+                // Step 3, physical deletion of a marked node. The expected value is `curr`
+                // unmarked, so the CAS fails if `prev`'s own node has been marked meanwhile:
+                // we never write into a marked node's link.
+                // Release: readers of `prev` go on to read `succ`'s fields, published to us by
+                // our Acquire load of `node.next`; Release passes that on.
+                // Relaxed on failure: we restart and reload with Acquire.
+                let unmarked = succ.with_tag(0);
+                match prev.compare_exchange(
+                    curr,
+                    unmarked,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                    guard,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: our CAS unlinked `curr`, so no new walk can reach it and no
+                        // other thread unlinks it again (its only link now skips it); walks
+                        // already holding it are pinned, and the collector frees it only
+                        // after they unpin.
+                        unsafe { guard.defer_destroy(curr) };
+                        curr = unmarked;
+                    }
+                    Err(_) => continue 'restart,
                 }
-                prev = &node.next;
-                curr = succ;
             }
         }
     }
@@ -268,7 +322,7 @@ impl LockFreeStore {
             // SAFETY: as in `search`: our CAS unlinked it, walks holding it are pinned.
             Ok(_) => unsafe { guard.defer_destroy(at.curr) },
             Err(_) => {
-                self.search(self.bucket(&node.id), Some(&node.id), guard);
+                self.search(self.bucket(&node.id), &node.id, guard);
             }
         }
     }
@@ -281,7 +335,7 @@ impl SessionStore for LockFreeStore {
         let mut new =
             Owned::new(Node { id, user, activity: Activity::new(now), next: Atomic::null() });
         loop {
-            let at = self.search(head, Some(&id), &guard);
+            let at = self.search(head, &id, &guard);
             // SAFETY: `search` returns a pointer loaded under `guard` (see there).
             if let Some(node) = unsafe { at.curr.as_ref() }.filter(|node| node.id == id) {
                 if node.activity.last_active().is_some() {
@@ -319,7 +373,7 @@ impl SessionStore for LockFreeStore {
 
     fn remove(&self, id: &SessionId) -> Option<UserId> {
         let guard = self.pin();
-        let at = self.search(self.bucket(id), Some(id), &guard);
+        let at = self.search(self.bucket(id), id, &guard);
         // SAFETY: `search` returns a pointer loaded under `guard`.
         let node = unsafe { at.curr.as_ref() }.filter(|node| node.id == *id)?;
         // Step 1, the linearization point: of concurrent removers (and sweepers) exactly one
@@ -338,22 +392,17 @@ impl SessionStore for LockFreeStore {
             // One pin per bucket, not per sweep: a sweep over a million sessions must not
             // hold back every free in the process for its whole length.
             let guard = self.pin();
-            // Step 1 for every expired node, then step 2 (mark) right away: a read-only walk
-            // like `lookup`'s, so concurrent inserts and unlinks do not make it restart.
-            let mut curr = head.load(Ordering::Acquire, &guard);
-            // SAFETY: as in `lookup`.
-            while let Some(node) = unsafe { curr.as_ref() } {
+            // One walk does all three steps: tombstone each expired node (step 1, counted
+            // only if this CAS did it), and the walk marks and unlinks it, so each session
+            // this sweep removed is out of the list when it returns.
+            self.walk(head, &guard, |node| {
                 if node.activity.tombstone_if_expired(self.ttl, now) {
                     swept += 1;
-                    // AcqRel: see `mark_and_unlink`.
-                    node.next.fetch_or(MARKED, Ordering::AcqRel, &guard);
+                    Step::Delete
+                } else {
+                    Step::Pass
                 }
-                // Acquire: see `search`.
-                curr = node.next.load(Ordering::Acquire, &guard);
-            }
-            // Step 3 for the whole bucket: a search to the end unlinks every marked node, so
-            // each session this sweep tombstoned is out of the list when it returns.
-            self.search(head, None, &guard);
+            });
         }
         swept
     }

@@ -1,0 +1,75 @@
+//! `UnmarkedUnlinkStore`: the lock-free store with Harris's mark left out of remove.
+//!
+//! **The bug.** [`LockFreeStore`](crate::LockFreeStore) deletes a node in three steps:
+//! tombstone the activity word, *mark* the node's `next`, then CAS the predecessor's link past
+//! the node. This copy skips the mark: remove tombstones the node and CASes the predecessor's
+//! link straight to the successor it read. Sequentially that is the same thing. Concurrently,
+//! an insert of a neighbouring id can link its new node after ours (a CAS on *our* `next`,
+//! which nothing froze) between our read of `next` and our unlink (a CAS on the
+//! *predecessor's* link): different words, so both CASes succeed, and the new node hangs off a
+//! node that is no longer in the list. The insert returned `Ok`, and the session is gone.
+//!
+//! It is the textbook reason for Harris's marked pointers, and why the mark must come before
+//! the unlink. Everything else is the correct store, reused rather than copied: insert, touch,
+//! sweep and `len` are [`LockFreeStore`](crate::LockFreeStore)'s own.
+//!
+//! **Reclamation.** The node this remove unlinks is leaked rather than handed to the epoch
+//! collector. Without the mark, a node can be unlinked twice (once here, once by a helper that
+//! still reaches it), and deferring both would be a double free: the bug must stay a lost
+//! session that the model checker reports, not memory corruption that takes the test process
+//! down.
+
+use crate::id::SessionId;
+use crate::session::{Tick, UserId};
+use crate::store::{Config, Occupied, SessionStore};
+use crate::stores::LockFreeStore;
+use crate::sync::Ordering;
+
+/// The lock-free store with remove unlinking an unmarked node. Wrong on purpose.
+pub struct UnmarkedUnlinkStore {
+    store: LockFreeStore,
+}
+
+impl UnmarkedUnlinkStore {
+    /// An empty store built from `config`.
+    pub fn new(config: &Config) -> Self {
+        Self { store: LockFreeStore::new(config) }
+    }
+}
+
+impl SessionStore for UnmarkedUnlinkStore {
+    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
+        self.store.insert(id, user, now)
+    }
+
+    fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
+        self.store.touch(id, now)
+    }
+
+    fn remove(&self, id: &SessionId) -> Option<UserId> {
+        let store = &self.store;
+        let guard = store.pin();
+        let at = store.search(store.bucket(id), id, &guard);
+        // SAFETY: `search` returns a pointer loaded under `guard`.
+        let node = unsafe { at.curr.as_ref() }.filter(|node| node.id == *id)?;
+        if !node.activity.tombstone() {
+            return None;
+        }
+        // THE BUG: no `fetch_or(MARKED)` first, so `node.next` can still change under us.
+        let succ = node.next.load(Ordering::Acquire, &guard);
+        // Leaked on success, never deferred (see the module docs); on failure a later search
+        // does not unlink it either (it is not marked), so it lingers tombstoned: absent, as
+        // far as every operation can tell.
+        let _ =
+            at.prev.compare_exchange(at.curr, succ, Ordering::Release, Ordering::Relaxed, &guard);
+        Some(node.user)
+    }
+
+    fn sweep(&self, now: Tick) -> usize {
+        self.store.sweep(now)
+    }
+
+    fn len(&self) -> usize {
+        self.store.len()
+    }
+}
