@@ -70,10 +70,13 @@ fn throughput_groups(c: &mut Criterion) {
                     b.iter_custom(|iters| {
                         let store = contender.build(&config);
                         let mut drivers = workload.prepare(&*store, threads as usize);
-                        let per_thread = iters.div_ceil(threads);
+                        // At least 1000 operations per thread, scaled back to `iters` below:
+                        // for a slow map criterion asks for a handful of operations per
+                        // sample, which would time thread start-up, not the map.
+                        let per_thread = iters.div_ceil(threads).max(1_000);
                         let stats = run_threads(&*store, &workload, &mut drivers, per_thread);
                         assert_eq!(stats.misses, 0, "{} missed operations", contender.name());
-                        // Criterion asked for `iters`; we ran a few more to split them evenly.
+                        // Criterion asked for `iters`; report the time they took at this rate.
                         stats.elapsed.mul_f64(iters as f64 / stats.ops as f64)
                     })
                 });
