@@ -1,6 +1,6 @@
 //! `UnmarkedUnlinkStore`: the lock-free store with Harris's mark left out of remove.
 //!
-//! **The bug.** [`LockFreeStore`](crate::LockFreeStore) deletes a node in three steps:
+//! **The bug.** [`LockFreeStore`] deletes a node in three steps:
 //! tombstone the activity word, *mark* the node's `next`, then CAS the predecessor's link past
 //! the node. This copy skips the mark: remove tombstones the node and CASes the predecessor's
 //! link straight to the successor it read. Sequentially that is the same thing. Concurrently,
@@ -11,7 +11,7 @@
 //!
 //! It is the textbook reason for Harris's marked pointers, and why the mark must come before
 //! the unlink. Everything else is the correct store, reused rather than copied: insert, touch,
-//! sweep and `len` are [`LockFreeStore`](crate::LockFreeStore)'s own.
+//! sweep and `len` are [`LockFreeStore`]'s own.
 //!
 //! **Reclamation.** The node this remove unlinks is leaked rather than handed to the epoch
 //! collector. Without the mark, a node can be unlinked twice (once here, once by a helper that

@@ -39,8 +39,8 @@
 //! **Why marking is needed at all (the Harris insight).** Without the mark, "unlink B" is a
 //! CAS on A's link while "insert C after B" is a CAS on B's link: different words, so both
 //! succeed, and C hangs off a node that is no longer in the list: a lost insert. The
-//! deliberately weakened copy in `crate::mutants` keeps exactly that bug, and the loom suite
-//! catches it.
+//! deliberately weakened copy [`UnmarkedUnlinkStore`](crate::mutants::UnmarkedUnlinkStore)
+//! keeps exactly that bug, and the loom suite catches it (`loom-tests/lockfree.rs`).
 //!
 //! **ABA and reclamation.** A thread that has loaded a pointer to node B may be paused while
 //! another thread unlinks B. If B's memory were freed at once, the paused thread would read
@@ -61,6 +61,13 @@
 //! `len` walks every bucket (O(n + buckets)): there is no shared counter, because a counter
 //! every insert and remove had to update would be the one contended cache line this design
 //! exists to avoid.
+//!
+//! Measured (release build, one thread, a loaded 2-core VM, one run each, ratios from the same
+//! run): a touch takes 1.13x the mutex store's time with 1k sessions and 1.69x with 100k (the
+//! pointer chase misses the cache where a `HashMap` probe hits its flat table). At 1M sessions
+//! with a 1M capacity hint it allocates 48.4 bytes per session (the 40-byte node and 8 bytes
+//! of bucket array), 0.70x the sharded store's 69.2; bytes requested, so malloc's per-node
+//! header (about 8 bytes) comes on top, where a `HashMap`'s one big table pays it once.
 //!
 //! **Where it breaks.** The bucket array never grows: with many more sessions than buckets the
 //! lists get long and every operation walks them (the capacity hint really matters). Resizing
@@ -87,7 +94,7 @@ use std::hash::BuildHasher;
 
 /// The fewest buckets a store gets, whatever the capacity hint: a store without a hint still
 /// holds a few thousand sessions in short lists. One bucket under loom (see the module docs).
-pub const MIN_BUCKETS: usize = if cfg!(loom) { 1 } else { 1024 };
+pub(crate) const MIN_BUCKETS: usize = if cfg!(loom) { 1 } else { 1024 };
 
 /// The most buckets a store gets (2^26 links, 512 MiB), whatever the hint.
 const MAX_BUCKETS: usize = if cfg!(loom) { 1 } else { 1 << 26 };
@@ -183,7 +190,7 @@ pub struct LockFreeStore {
 
 impl LockFreeStore {
     /// An empty store built from `config`, with [`Config::capacity`] buckets rounded up to a
-    /// power of two (at least [`MIN_BUCKETS`]).
+    /// power of two (at least 1024; one under loom).
     pub fn new(config: &Config) -> Self {
         let count = config.capacity.clamp(MIN_BUCKETS, MAX_BUCKETS).next_power_of_two();
         Self {
