@@ -6,15 +6,18 @@
 
 use sessionlab::conformance::{self, CheckResult};
 use sessionlab::mutants;
-use sessionlab::{Config, CowStore, MutexStore, RwLockStore, SessionStore, ShardedStore};
+use sessionlab::{
+    Config, CowStore, LockFreeStore, MutexStore, RwLockStore, SessionStore, ShardedStore,
+};
 
-sessionlab::conformance_tests!(mutex, |config| MutexStore::new(config));
-sessionlab::conformance_tests!(rwlock, |config| RwLockStore::new(config));
-sessionlab::conformance_tests!(sharded, |config| ShardedStore::new(config));
+sessionlab::conformance_tests!(mutex, MutexStore::new);
+sessionlab::conformance_tests!(rwlock, RwLockStore::new);
+sessionlab::conformance_tests!(sharded, ShardedStore::new);
 sessionlab::conformance_tests!(sharded_one_shard, |config: &Config| ShardedStore::new(
     &config.clone().with_shards(1)
 ));
-sessionlab::conformance_tests!(cow, |config| CowStore::new(config));
+sessionlab::conformance_tests!(cow, CowStore::new);
+sessionlab::conformance_tests!(lockfree, LockFreeStore::new);
 
 /// The checks that failed on stores built by `build`, retried a few times: real threads find
 /// races by chance, so a mutant gets several runs to be caught.
