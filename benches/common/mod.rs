@@ -8,10 +8,22 @@ pub mod pause;
 
 pub use anchors::Contender;
 
-/// `cargo bench -- --test` (criterion's smoke mode): every measurement runs once, on tiny
-/// maps, so CI keeps the benches compiling and working in seconds.
+/// Smoke mode: every measurement runs once, on tiny maps, so CI keeps the benches compiling
+/// and working in seconds. On with `cargo bench -- --test` (criterion's flag), and whenever
+/// the binary runs without `--bench`, which `cargo bench` always passes: so `cargo test
+/// --bench stores` (the debug build CI already makes) smoke-tests too, as criterion itself
+/// does.
 pub fn test_mode() -> bool {
-    std::env::args().any(|arg| arg == "--test")
+    let mut args = std::env::args().skip(1);
+    let mut bench = false;
+    for arg in args.by_ref() {
+        match arg.as_str() {
+            "--test" => return true,
+            "--bench" => bench = true,
+            _ => {}
+        }
+    }
+    !bench
 }
 
 /// The most sessions a copy-on-write store is filled with. Every COW insert copies the map,
