@@ -19,8 +19,8 @@
 //!    changed the predecessor; a fresh [`LockFreeList::search`] unlinks every marked node it
 //!    passes, ours included.
 //!
-//! Grading (`cargo run -- exercise check 8`): conformance and linearizability; loom with
-//! crossbeam's own loom mode too if you run `RUSTFLAGS="--cfg loom --cfg crossbeam_loom"`.
+//! Grading (`cargo run -- exercise check 8`): the conformance suite and the linearizability
+//! checker, on real threads (see exercises/README.md for why not loom).
 //!
 //! [`Activity::tombstone`]: sessionlab::session::Activity::tombstone
 
