@@ -19,7 +19,7 @@
 //!    halfway through the map; a panic with an `entry` held, and after `get_mut`), and the
 //!    map is then consistent (its `len` equals its iteration count, every entry is one that
 //!    was put there, nothing half-made) and fully usable through the poisoned lock.
-//! 2. Every store, correct or not, stays usable and consistent when the threads calling it
+//! 2. Every correct store stays usable and consistent when the threads calling it
 //!    panic between calls while others keep working: afterwards its answers match the model
 //!    replaying the same calls.
 //!
@@ -33,7 +33,7 @@
 
 use sessionlab::model::{Model, Op};
 use sessionlab::sync::{Mutex, RwLock};
-use sessionlab::{Config, SessionId, SessionStore, StoreKind, Tick, UserId, mutants};
+use sessionlab::{Config, SessionId, SessionStore, StoreKind, Tick, UserId};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::PoisonError;
@@ -129,24 +129,21 @@ fn a_poisoned_rwlock_is_taken_back_for_reads_and_writes() {
     assert!(guard.is_empty());
 }
 
-/// Every store keeps working while callers panic between calls: a thread that panics
-/// mid-request takes only itself down. Afterwards the store answers as the model does after
+/// Every correct store keeps working while callers panic between calls: a thread that panics
+/// mid-request takes only itself down. (Not the mutants: their bugs lose concurrent updates
+/// with or without panics, so the model could not predict them; this test once flaked on
+/// load-store-cow for exactly that reason.) Afterwards the store answers as the model does after
 /// the same calls.
 #[test]
 fn every_store_survives_callers_that_panic() {
     let ttl = 10;
-    let builds =
-        StoreKind::correct()
-            .map(|kind| {
-                (
-                    kind.name(),
-                    Box::new(move |c: &Config| kind.build(c))
-                        as Box<dyn Fn(&Config) -> Box<dyn SessionStore>>,
-                )
-            })
-            .chain(mutants::ALL.iter().map(|m| {
-                (m.name, Box::new(m.build) as Box<dyn Fn(&Config) -> Box<dyn SessionStore>>)
-            }));
+    let builds = StoreKind::correct().map(|kind| {
+        (
+            kind.name(),
+            Box::new(move |c: &Config| kind.build(c))
+                as Box<dyn Fn(&Config) -> Box<dyn SessionStore>>,
+        )
+    });
     for (name, build) in builds {
         let store = build(&Config::new(ttl).with_shards(2));
         // Each thread works on its own ids, so the calls commute and the model can replay
