@@ -20,9 +20,9 @@
 use crate::id::SessionId;
 use crate::session::{Tick, UserId};
 use crate::store::{Config, Occupied, SessionStore};
+use crate::sync::{AtomicBool, Barrier, Ordering};
 use crate::workload::{self, Progress, WorkloadSpec};
 use std::fmt;
-use std::sync::Barrier;
 use std::time::Duration;
 
 /// A rule a store broke, and how.
@@ -406,15 +406,24 @@ pub fn touches_racing_a_sweep_keep_sessions_alive<S: SessionStore>(
         for n in 0..IDS {
             store.insert(id(n), user(n), 0).map_err(|_| violation(CHECK, "insert failed"))?;
         }
-        let start = Barrier::new(2);
+        // The sweep starts once the toucher is under way, so the two really overlap: the
+        // toucher's 2000 calls take far longer than the sweep.
+        let toucher_started = AtomicBool::new(false);
         let (touched, swept) = std::thread::scope(|s| {
             let toucher = s.spawn(|| {
-                start.wait();
                 // Touched at 50: live until 150, so live at the sweep's now of 100.
-                (0..IDS).map(|n| store.touch(&id(n), 50).is_some()).collect::<Vec<_>>()
+                (0..IDS)
+                    .map(|n| {
+                        let touched = store.touch(&id(n), 50).is_some();
+                        toucher_started.store(true, Ordering::Release);
+                        touched
+                    })
+                    .collect::<Vec<_>>()
             });
             let sweeper = s.spawn(|| {
-                start.wait();
+                while !toucher_started.load(Ordering::Acquire) {
+                    std::hint::spin_loop();
+                }
                 store.sweep(TTL)
             });
             (toucher.join().expect("toucher panicked"), sweeper.join().expect("sweeper panicked"))

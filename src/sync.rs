@@ -22,7 +22,9 @@
 #[cfg(not(loom))]
 mod imp {
     pub use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    pub use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+    pub use std::sync::{
+        Arc, Barrier, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    };
     pub use std::thread;
 
     /// The map hasher: keyed SipHash with a random per-map seed (see the module docs).

@@ -5,9 +5,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use sessionlab::StoreKind;
 use sessionlab::isolate::{self, ChildOutcome};
+use sessionlab::sync::Arc;
 use sessionlab::workload::{self, Progress, WorkloadReport, WorkloadSpec};
 use std::process::{Command, ExitCode};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Extra time a child gets beyond its run before it counts as hung.

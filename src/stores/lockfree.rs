@@ -561,7 +561,7 @@ mod tests {
 
     #[test]
     fn concurrent_inserts_removes_and_sweeps_on_real_threads() {
-        use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+        use crate::sync::{AtomicUsize, Ordering::Relaxed};
         // Conservation: every successful insert ends as exactly one successful remove, one
         // sweep count, or one session still stored. A lost insert, a double removal or a
         // resurrection breaks the sum.
