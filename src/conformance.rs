@@ -411,14 +411,11 @@ pub fn touches_racing_a_sweep_keep_sessions_alive<S: SessionStore>(
         let toucher_started = AtomicBool::new(false);
         let (touched, swept) = std::thread::scope(|s| {
             let toucher = s.spawn(|| {
+                // Raised before the first call, so a store that panics in touch cannot leave
+                // the sweeper spinning forever.
+                toucher_started.store(true, Ordering::Release);
                 // Touched at 50: live until 150, so live at the sweep's now of 100.
-                (0..IDS)
-                    .map(|n| {
-                        let touched = store.touch(&id(n), 50).is_some();
-                        toucher_started.store(true, Ordering::Release);
-                        touched
-                    })
-                    .collect::<Vec<_>>()
+                (0..IDS).map(|n| store.touch(&id(n), 50).is_some()).collect::<Vec<_>>()
             });
             let sweeper = s.spawn(|| {
                 while !toucher_started.load(Ordering::Acquire) {
