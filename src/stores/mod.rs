@@ -4,7 +4,7 @@
 //! notebooks share: add a store here and every front end picks it up.
 
 mod cow;
-mod lockfree;
+pub(crate) mod lockfree;
 mod mutex;
 mod racy;
 mod rwlock;
