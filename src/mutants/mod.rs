@@ -14,16 +14,20 @@
 //! | [`BackwardsTouchStore`] | touch does load, check, store instead of a CAS to the max | `touch_touch` |
 //! | [`LoadStoreCowStore`] | copy-on-write writes do load + clone + store instead of `rcu` | `insert_distinct` |
 //! | [`UncheckedSweepStore`] | sweep decides under a read lock, removes under a later write lock | `touch_sweep` |
+//! | [`UnmarkedUnlinkStore`] | lock-free remove unlinks a node without marking it first | `remove_insert_next` (`loom-tests/lockfree.rs`) |
+//! | [`BlindSentinelStore`] | lock-free resize links a new bucket's sentinel with a store, not a CAS | `grow_init_race` (`loom-tests/lockfree.rs`) |
 //!
 //! [`ALL`] lists them with a constructor, for suites that want to run every mutant.
 
 pub mod backwards_touch;
+pub mod blind_sentinel;
 pub mod load_store_cow;
 pub mod unchecked_remove;
 pub mod unchecked_sweep;
 pub mod unmarked_unlink;
 
 pub use backwards_touch::BackwardsTouchStore;
+pub use blind_sentinel::BlindSentinelStore;
 pub use load_store_cow::LoadStoreCowStore;
 pub use unchecked_remove::UncheckedRemoveStore;
 pub use unchecked_sweep::UncheckedSweepStore;
