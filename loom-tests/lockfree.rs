@@ -33,9 +33,9 @@
 //! count racing the new bucket's sentinel, takes about 70 s at bound 3 and is `#[ignore]`d
 //! with the command that runs it.
 
-use crate::model::run_model;
-use crate::scenarios::{TTL, model_config};
-use sessionlab::mutants::{BlindSentinelStore, UnmarkedUnlinkStore};
+use sessionlab::check::loom::run_model;
+use sessionlab::check::loom::scenarios::{TTL, model_config};
+use sessionlab::check::mutants::{BlindSentinelStore, UnmarkedUnlinkStore};
 use sessionlab::sync::{Arc, SessionHasher, thread};
 use std::hash::BuildHasher;
 use sessionlab::{Config, LockFreeStore, SessionId, SessionStore, UserId};
@@ -58,7 +58,7 @@ macro_rules! generic_scenarios {
             $(
                 #[test]
                 fn $scenario() {
-                    crate::scenarios::$scenario(super::lockfree);
+                    sessionlab::check::loom::scenarios::$scenario(super::lockfree);
                 }
             )+
         }

@@ -4,7 +4,7 @@
 //! This module knows nothing of buckets or hashing: it sorts nodes by a [`Node::key`] (the
 //! split-order key, see the parent module) and then by id, and every walk starts at a
 //! *sentinel*, a node that is never removed. The store (`super`) decides which sentinel an
-//! operation starts from; the weakened copies in [`crate::mutants`] reuse these functions
+//! operation starts from; the weakened copies in [`crate::check::mutants`] reuse these functions
 //! rather than copying them.
 //!
 //! Deletion is three steps, and every function here keeps to them: (1) the caller CASes the
@@ -14,7 +14,9 @@
 //! collector.
 
 use crate::id::SessionId;
-use crate::session::{Activity, Tick, UserId};
+use crate::activity::Activity;
+use crate::session::UserId;
+use crate::time::Tick;
 use crate::sync::Ordering;
 use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
 
@@ -254,7 +256,7 @@ pub(crate) fn mark_and_unlink(start: &Node, at: Position<'_>, guard: &Guard) {
 
 /// The sentinel `(bucket's key)` after `start`: links `new` unless another thread linked one
 /// first, in which case `new` is dropped and theirs returned. The correct way to initialise a
-/// bucket (the mutant [`crate::mutants::BlindSentinelStore`] replaces it).
+/// bucket (the mutant [`crate::check::mutants::BlindSentinelStore`] replaces it).
 pub(crate) fn link_sentinel<'g>(
     start: &'g Node,
     new: Owned<Node>,

@@ -88,8 +88,8 @@
 //! **Why marking is needed at all (the Harris insight).** Without the mark, "unlink B" is a
 //! CAS on A's link while "insert C after B" is a CAS on B's link: different words, so both
 //! succeed, and C hangs off a node that is no longer in the list: a lost insert. The
-//! deliberately weakened copy [`UnmarkedUnlinkStore`](crate::mutants::UnmarkedUnlinkStore)
-//! keeps exactly that bug; [`BlindSentinelStore`](crate::mutants::BlindSentinelStore) links a
+//! deliberately weakened copy [`UnmarkedUnlinkStore`](crate::check::mutants::UnmarkedUnlinkStore)
+//! keeps exactly that bug; [`BlindSentinelStore`](crate::check::mutants::BlindSentinelStore) links a
 //! new bucket's sentinel with a plain store instead of a CAS, and loses the session a
 //! concurrent insert had just linked there. The loom suite catches both
 //! (`loom-tests/lockfree.rs`).
@@ -144,7 +144,8 @@ mod epochs;
 pub(crate) mod list;
 
 use crate::id::SessionId;
-use crate::session::{Tick, UserId};
+use crate::session::UserId;
+use crate::time::Tick;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{AtomicUsize, Ordering, SessionHasher};
 use count::Count;

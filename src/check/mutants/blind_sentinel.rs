@@ -20,7 +20,8 @@
 //! bug stays a lost session the model checker reports, not memory corruption.
 
 use crate::id::SessionId;
-use crate::session::{Tick, UserId};
+use crate::session::UserId;
+use crate::time::Tick;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::stores::LockFreeStore;
 use crate::stores::lockfree::list::{self, Node};
