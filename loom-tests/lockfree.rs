@@ -37,8 +37,8 @@ use sessionlab::check::loom::run_model;
 use sessionlab::check::loom::scenarios::{TTL, model_config};
 use sessionlab::check::mutants::{BlindSentinelStore, UnmarkedUnlinkStore};
 use sessionlab::sync::{Arc, SessionHasher, thread};
-use std::hash::BuildHasher;
 use sessionlab::{Config, LockFreeStore, SessionId, SessionStore, UserId};
+use std::hash::BuildHasher;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex as StdMutex;
 

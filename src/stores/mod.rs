@@ -32,7 +32,7 @@ pub enum StoreKind {
     Sharded,
     /// [`CowStore`]: copy-on-write with arc-swap.
     Cow,
-    /// [`LockFreeStore`]: Harris–Michael lock-free lists on crossbeam-epoch.
+    /// [`LockFreeStore`]: a split-ordered Harris–Michael list on crossbeam-epoch that grows.
     LockFree,
     /// [`RacyStore`]: the lesson's unsynchronised map. Wrong on purpose.
     Racy,
@@ -62,7 +62,7 @@ impl StoreKind {
             Self::RwLock => "RwLock<HashMap>: touch shares the read lock, CAS on the activity word",
             Self::Sharded => "N cache-padded RwLock<HashMap> shards, picked by hash",
             Self::Cow => "copy-on-write with arc-swap: lock-free reads, O(n) writes",
-            Self::LockFree => "Harris-Michael lists on crossbeam-epoch: CAS everywhere, no locks",
+            Self::LockFree => "split-ordered Harris-Michael list, epochs: CAS only, grows",
             Self::Racy => "UnsafeCell<HashMap> + unsafe impl Sync: the lesson's bug, on purpose",
         }
     }

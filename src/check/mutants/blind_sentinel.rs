@@ -21,11 +21,11 @@
 
 use crate::id::SessionId;
 use crate::session::UserId;
-use crate::time::Tick;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::stores::LockFreeStore;
 use crate::stores::lockfree::list::{self, Node};
 use crate::sync::Ordering;
+use crate::time::Tick;
 use crossbeam_epoch::{Guard, Owned, Shared};
 
 /// The growing lock-free store with sentinels linked by a plain store. Wrong on purpose.

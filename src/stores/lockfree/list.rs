@@ -13,11 +13,11 @@
 //! predecessor's link unlinks it, and the one thread whose CAS succeeded hands it to the epoch
 //! collector.
 
-use crate::id::SessionId;
 use crate::activity::Activity;
+use crate::id::SessionId;
 use crate::session::UserId;
-use crate::time::Tick;
 use crate::sync::Ordering;
+use crate::time::Tick;
 use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
 
 /// The tag bit on a node's `next` that says the node is being physically deleted.

@@ -145,9 +145,9 @@ pub(crate) mod list;
 
 use crate::id::SessionId;
 use crate::session::UserId;
-use crate::time::Tick;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{AtomicUsize, Ordering, SessionHasher};
+use crate::time::Tick;
 use count::Count;
 use crossbeam_epoch::{Guard, Owned, Shared};
 use directory::{Directory, FIRST, MAX_BUCKETS};
@@ -276,7 +276,8 @@ impl LockFreeStore {
         // wins, and the others find the new size next time.
         let size = self.size.load(Ordering::Relaxed);
         if size < MAX_BUCKETS && self.count.total() > size * LOAD_FACTOR {
-            let _ = self.size.compare_exchange(size, size * 2, Ordering::Relaxed, Ordering::Relaxed);
+            let _ =
+                self.size.compare_exchange(size, size * 2, Ordering::Relaxed, Ordering::Relaxed);
         }
     }
 
