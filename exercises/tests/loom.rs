@@ -99,7 +99,10 @@ fn loom_child() {
             run_model(&format!("ex01 scenario on {scenario}"), 3, move || {
                 let config = scenarios::model_config();
                 if racy {
-                    ex01_racy_loom::scenario(Arc::new(sessionlab::RacyStore::new(&config)));
+                    // SAFETY: inside a loom model, which checks every access to the racy
+                    // store's cell before it is made and panics on the first race.
+                    let store = unsafe { sessionlab::RacyStore::new(&config) };
+                    ex01_racy_loom::scenario(Arc::new(store));
                 } else {
                     ex01_racy_loom::scenario(Arc::new(sessionlab::MutexStore::new(&config)));
                 }

@@ -23,13 +23,13 @@ use crate::session::UserId;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sweeper::Sweeper;
 use crate::sync::{Arc, AtomicU64, Ordering};
-use crate::time::Clock;
-use crate::time::Tick;
+use crate::time::{Clock, Tick};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
-/// What to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to run. Serializable, so a parent process can hand it to a child as JSON (the demo's
+/// racy run) rather than as flags to parse again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadSpec {
     /// Handler threads.
     pub threads: usize,

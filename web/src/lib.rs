@@ -24,7 +24,6 @@ pub mod backend;
 pub mod client;
 pub mod cookie;
 pub mod cpu;
-pub mod duration;
 pub mod load;
 pub mod server;
 pub mod supervise;

@@ -2,6 +2,9 @@
 //! bug put in, the kind people really write. They exist to test the tests: a checker that
 //! passes a mutant is too weak.
 //!
+//! Each one wraps the correct store it breaks and overrides only the method it breaks, so
+//! the bug is the whole difference, and a reader sees it in one place.
+//!
 //! Every mutant is *sequentially correct*: a single-threaded test, or the conformance suite
 //! run on one thread, passes it. Each bug needs an interleaving, and the loom suite
 //! (`loom-tests/`, see its README) finds one for every mutant here; `loom-tests/mutants.rs`
@@ -14,6 +17,7 @@
 //! | [`BackwardsTouchStore`] | touch does load, check, store instead of a CAS to the max | `touch_touch` |
 //! | [`LoadStoreCowStore`] | copy-on-write writes do load + clone + store instead of `rcu` | `insert_distinct` |
 //! | [`UncheckedSweepStore`] | sweep decides under a read lock, removes under a later write lock | `touch_sweep` |
+//! | [`UnmarkedUnlinkStore`] | lock-free remove unlinks a node without marking it first | `remove_insert_next` (`loom-tests/lockfree.rs`, needs `--cfg crossbeam_loom`) |
 //!
 //! [`ALL`] lists them with a constructor, for suites that want to run every mutant.
 
@@ -38,7 +42,9 @@ pub struct Mutant {
     pub name: &'static str,
     /// What is wrong, in one line.
     pub bug: &'static str,
-    /// The loom scenario (in `loom-tests/`) that catches it.
+    /// The loom scenario that catches it: a generic one
+    /// ([`check::loom::scenarios`](crate::check::loom) under `--cfg loom`) or, for the lock-free
+    /// store, one of `loom-tests/lockfree.rs`.
     pub caught_by: &'static str,
     /// Builds an empty store.
     pub build: fn(&Config) -> Box<dyn SessionStore>,
@@ -73,6 +79,13 @@ pub const ALL: &[Mutant] = &[
               write lock without re-checking: it removes a session that was just touched",
         caught_by: "touch_sweep",
         build: |config| Box::new(UncheckedSweepStore::new(config)),
+    },
+    Mutant {
+        name: "unmarked-unlink",
+        bug: "lock-free remove CASes the predecessor's link past the node without marking the \
+              node's own link first: an insert linked after it is lost",
+        caught_by: "remove_insert_next",
+        build: |config| Box::new(UnmarkedUnlinkStore::new(config)),
     },
 ];
 
