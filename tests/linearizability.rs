@@ -24,13 +24,12 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{FileFailurePersistence, TestRunner};
-use sessionlab::check::history::{Call, History, NotLinearizable, Recorder};
+use sessionlab::check::history::{Call, History, NotLinearizable, record_threads};
 use sessionlab::check::isolate::{ChildOutcome, run_child};
 use sessionlab::check::model::{Op, Ret};
 use sessionlab::check::mutants;
 use sessionlab::{Config, Occupied, SessionId, SessionStore, StoreKind, Tick, UserId};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const TTL: u64 = 10;
@@ -64,33 +63,6 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     })
 }
 
-/// Releases threads together far more tightly than `std::sync::Barrier`, whose futex
-/// wake-ups arrive tens of microseconds apart: longer than a whole scenario takes, which
-/// would leave the threads running one after another.
-struct SpinBarrier {
-    waiting: AtomicUsize,
-}
-
-impl SpinBarrier {
-    fn new(threads: usize) -> Self {
-        Self { waiting: AtomicUsize::new(threads) }
-    }
-
-    fn wait(&self) {
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        let mut spins = 0u32;
-        while self.waiting.load(Ordering::Acquire) != 0 {
-            spins += 1;
-            // More threads than cores: let the late ones run.
-            if spins % 64 == 0 {
-                std::thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-    }
-}
-
 /// The hunt's second family: one hot session and per-thread clocks that move forward at
 /// about one tick per call, a few ticks apart between threads, the way real request clocks
 /// do. Most calls touch (so activity words are written all the time and two threads' writes
@@ -120,43 +92,6 @@ fn hot_scenario() -> impl Strategy<Value = Scenario> {
     prop::collection::vec(thread, 2..=2)
 }
 
-/// Runs the scenario on real threads, released together, and returns the history, or what
-/// a store call that panicked said.
-fn record<S: SessionStore>(store: S, scenario: &Scenario) -> Result<History, String> {
-    let recorder = Recorder::new(store);
-    let start = SpinBarrier::new(scenario.len());
-    let logs: Result<Vec<Vec<Call>>, String> = std::thread::scope(|s| {
-        let handles: Vec<_> = scenario
-            .iter()
-            .enumerate()
-            .map(|(thread, ops)| {
-                let (recorder, start) = (&recorder, &start);
-                s.spawn(move || {
-                    let mut log = recorder.log(thread);
-                    start.wait();
-                    for op in ops {
-                        log.call(*op);
-                    }
-                    log.into_calls()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().map_err(|panic| {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned());
-                    format!("a store call panicked: {}", message.unwrap_or_default())
-                })
-            })
-            .collect()
-    });
-    Ok(recorder.finish(logs?))
-}
-
 fn config() -> Config {
     Config::new(TTL).with_shards(2)
 }
@@ -182,7 +117,7 @@ fn hunt(build: &dyn Fn(&Config) -> Box<dyn SessionStore>, tries: u64) -> Hunt {
         } else {
             hot.new_tree(&mut runner).expect("scenario").current()
         };
-        let history = match record(build(&config()), &scenario) {
+        let history = match record_threads(build(&config()), &scenario) {
             Ok(history) => history,
             Err(_) => {
                 panics += 1;
@@ -367,8 +302,9 @@ fn a_pending_call_may_or_may_not_have_taken_effect() {
 
 #[test]
 fn recorder_stamps_agree_with_program_order() {
-    let history = record(config_store(), &vec![vec![insert(1, 0), Op::Remove { id: id(1) }]])
-        .expect("no panic");
+    let history =
+        record_threads(config_store(), &vec![vec![insert(1, 0), Op::Remove { id: id(1) }]])
+            .expect("no panic");
     let calls = history.calls();
     assert_eq!(calls.len(), 3, "two calls and the final len");
     assert!(calls.windows(2).all(|w| w[0].returned < w[1].invoked), "{history}");
@@ -404,7 +340,7 @@ fn every_correct_store_gives_linearizable_histories() {
         let longest = Cell::new(0usize);
         let result = runner.run(&scenario(), |scenario| {
             for _ in 0..repeats {
-                let history = record(kind.build(&config()), &scenario)
+                let history = record_threads(kind.build(&config()), &scenario)
                     .map_err(|panic| TestCaseError::fail(format!("store {kind}: {panic}")))?;
                 histories.set(histories.get() + 1);
                 longest.set(longest.get().max(history.len()));

@@ -5,7 +5,6 @@
 
 #[cfg(not(loom))]
 pub mod conformance;
-/// Recording real threads' calls and checking the history for linearizability.
 pub mod history;
 #[cfg(not(loom))]
 pub mod isolate;
@@ -17,3 +16,13 @@ pub mod model;
 pub mod mutants;
 #[cfg(not(loom))]
 pub mod workload;
+
+/// What a caught panic said: its message if it was a string, else a placeholder. For the
+/// checkers and graders that report a panicking store instead of dying with it.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".to_owned())
+}

@@ -99,20 +99,8 @@ mod tests {
     #[test]
     fn every_mutant_is_sequentially_correct() {
         for mutant in ALL {
-            let make = mutant.build;
-            let results = [
-                conformance::insert_then_touch(&make),
-                conformance::insert_never_overwrites(&make),
-                conformance::touch_absent_is_none(&make),
-                conformance::expired_is_never_revived(&make),
-                conformance::touch_never_moves_backwards(&make),
-                conformance::remove_returns_user_once(&make),
-                conformance::ids_are_reusable(&make),
-                conformance::sweep_removes_exactly_the_expired(&make),
-                conformance::create_gives_fresh_ids(&make),
-            ];
-            for result in results {
-                assert_eq!(result, Ok(()), "mutant {} fails sequentially", mutant.name);
+            for (check, result) in conformance::run_sequential(&mutant.build) {
+                assert_eq!(result, Ok(()), "mutant {} fails {check} sequentially", mutant.name);
             }
         }
     }
