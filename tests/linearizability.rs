@@ -21,9 +21,12 @@
 // The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
 #![cfg(not(loom))]
 
+mod common;
+
+use common::knob;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{FileFailurePersistence, TestRunner};
+use proptest::test_runner::TestRunner;
 use sessionlab::check::history::{Call, History, NotLinearizable, record_threads};
 use sessionlab::check::isolate::{ChildOutcome, run_child};
 use sessionlab::check::model::{Op, Ret};
@@ -33,10 +36,6 @@ use std::cell::Cell;
 use std::time::Duration;
 
 const TTL: u64 = 10;
-
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -320,22 +319,11 @@ fn config_store() -> Box<dyn SessionStore> {
 // ---------------------------------------------------------------------------------------------
 // Correct stores: every history linearizable
 
-fn proptest_config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok());
-    ProptestConfig {
-        cases: cases.unwrap_or(default),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/linearizability.txt",
-        ))),
-        ..ProptestConfig::default()
-    }
-}
-
 #[test]
 fn every_correct_store_gives_linearizable_histories() {
     let repeats = knob("SESSIONLAB_REPEATS", 4);
     for kind in StoreKind::correct() {
-        let mut runner = TestRunner::new(proptest_config(128));
+        let mut runner = TestRunner::new(common::proptest_config(128, "linearizability.txt"));
         let histories = Cell::new(0u64);
         let longest = Cell::new(0usize);
         let result = runner.run(&scenario(), |scenario| {
