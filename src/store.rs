@@ -19,8 +19,9 @@ impl std::error::Error for Occupied {}
 
 /// A concurrent map `session id -> (user, last activity)`.
 ///
-/// The sequential specification (DESIGN, "Semantics"): a session is *expired* at `now` when
-/// `last_active + ttl <= now` (see [`crate::activity::is_expired`]). Every operation on one id
+/// The specification ([`docs::semantics`](crate::docs::semantics), where the whole contract
+/// is argued): a session is *expired* at `now` when `last_active + ttl <= now` (see
+/// [`is_expired`](crate::activity::is_expired)). Every operation on one id
 /// is linearizable; a history is checked key by key, with [`sweep`](Self::sweep) counting as
 /// one removal per key it removed.
 ///

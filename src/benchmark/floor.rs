@@ -21,7 +21,7 @@ impl Floor {
         Self { ttl, map: hash_map_with_capacity(capacity) }
     }
 
-    /// [`MapUnderTest::touch`] without a lock.
+    /// [`MapUnderTest::touch`](super::MapUnderTest::touch) without a lock.
     pub fn touch(&mut self, id: &SessionId, now: Tick) -> bool {
         match self.map.get_mut(id) {
             Some((_, last)) if !is_expired(*last, self.ttl, now) => {
@@ -32,7 +32,7 @@ impl Floor {
         }
     }
 
-    /// [`MapUnderTest::insert`] without a lock.
+    /// [`MapUnderTest::insert`](super::MapUnderTest::insert) without a lock.
     pub fn insert(&mut self, id: SessionId, user: UserId, now: Tick) -> bool {
         match self.map.entry(id) {
             std::collections::hash_map::Entry::Occupied(_) => false,
@@ -43,12 +43,12 @@ impl Floor {
         }
     }
 
-    /// [`MapUnderTest::remove`] without a lock.
+    /// [`MapUnderTest::remove`](super::MapUnderTest::remove) without a lock.
     pub fn remove(&mut self, id: &SessionId) -> bool {
         self.map.remove(id).is_some()
     }
 
-    /// [`MapUnderTest::sweep`] without a lock.
+    /// [`MapUnderTest::sweep`](super::MapUnderTest::sweep) without a lock.
     pub fn sweep(&mut self, now: Tick) -> usize {
         let before = self.map.len();
         self.map.retain(|_, (_, last)| !is_expired(*last, self.ttl, now));

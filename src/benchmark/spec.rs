@@ -50,7 +50,7 @@ impl BenchSpec {
     }
 
     /// Fills `map` (built empty, with [`ttl`](Self::ttl)) and returns one [`Driver`] per
-    /// thread, each owning an equal share of the live sessions. Not timed by [`run_drivers`].
+    /// thread, each owning an equal share of the live sessions. Not timed by [`run_drivers`](super::run_drivers).
     pub fn prepare<M: MapUnderTest + ?Sized>(&self, map: &M, threads: usize) -> Vec<Driver> {
         let threads = threads.max(1);
         let mut pools: Vec<Vec<SessionId>> =

@@ -22,7 +22,8 @@
 //!
 //! ## `sweep` and `len`: the calls that span ids
 //!
-//! DESIGN's `sweep` is not one atomic step over the map: it removes each session at its own
+//! The specification's `sweep` ([`docs::semantics`](crate::docs::semantics), "Sweep") is not
+//! one atomic step over the map: it removes each session at its own
 //! instant during the call, and returns how many it removed. So a sweep is, for each id, one
 //! *sweep step* (remove the session if it is expired at the sweep's `now`) somewhere inside
 //! the sweep's interval, whose outcome, removed or not, the store does not report id by id.
@@ -33,7 +34,7 @@
 //! returned. (The ids are independent, so any combination of per-id linearizations is a
 //! linearization of the whole.)
 //!
-//! `len` is exact only when no other call is in flight (DESIGN), so a `len` that overlaps
+//! `len` is exact only when no other call is in flight (the specification), so a `len` that overlaps
 //! another call is recorded but not judged. A *quiescent* `len` is judged like a sweep: each
 //! id contributes a bit, present or not at that instant, and the bits must add up to the
 //! result. Tests append one such `len` after joining their threads.
@@ -143,7 +144,7 @@ impl History {
                 return Err(NotLinearizable {
                     reason: format!(
                         "session {}: no order of its calls, within their real-time bounds, is \
-                         a legal sequential run (DESIGN, \"Semantics\")",
+                         a legal sequential run of the model (sessionlab::docs::semantics)",
                         ShortId(id)
                     ),
                     witness: self.subset(sub),

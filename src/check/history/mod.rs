@@ -3,7 +3,7 @@
 //! Loom proves small scenarios exhaustively; this module checks large random ones on real
 //! threads, the way Lincheck (JVM) and Porcupine (Go) do. Two parts:
 //!
-//! * [`Recorder`] wraps any [`SessionStore`]. Each thread calls through its own
+//! * [`Recorder`] wraps any [`SessionStore`](crate::SessionStore). Each thread calls through its own
 //!   [`ThreadLog`], which stamps every call's *invocation* and *return* from one shared atomic
 //!   counter and keeps the result. The stamps give real-time order: if call A's return stamp
 //!   is below call B's invocation stamp, A finished before B began, so every linearization

@@ -42,9 +42,8 @@ pub struct Mutant {
     pub name: &'static str,
     /// What is wrong, in one line.
     pub bug: &'static str,
-    /// The loom scenario that catches it: a generic one
-    /// ([`check::loom::scenarios`](crate::check::loom) under `--cfg loom`) or, for the lock-free
-    /// store, one of `loom-tests/lockfree.rs`.
+    /// The loom scenario that catches it: a generic one (`check::loom::scenarios`, compiled
+    /// under `--cfg loom`) or, for the lock-free store, one of `loom-tests/lockfree.rs`.
     pub caught_by: &'static str,
     /// Builds an empty store.
     pub build: fn(&Config) -> Box<dyn SessionStore>,
