@@ -301,9 +301,8 @@ fn a_pending_call_may_or_may_not_have_taken_effect() {
 
 #[test]
 fn recorder_stamps_agree_with_program_order() {
-    let history =
-        record_threads(config_store(), &vec![vec![insert(1, 0), Op::Remove { id: id(1) }]])
-            .expect("no panic");
+    let history = record_threads(config_store(), &[vec![insert(1, 0), Op::Remove { id: id(1) }]])
+        .expect("no panic");
     let calls = history.calls();
     assert_eq!(calls.len(), 3, "two calls and the final len");
     assert!(calls.windows(2).all(|w| w[0].returned < w[1].invoked), "{history}");

@@ -90,15 +90,7 @@ impl History {
             Err(error) => error,
         };
         // Cut just after each event (an invocation or a return), in time order.
-        let mut events: Vec<u64> = self
-            .calls
-            .iter()
-            .flat_map(|call| {
-                [Some(call.invoked), (!self.is_pending(call)).then_some(call.returned)]
-            })
-            .flatten()
-            .collect();
-        events.sort_unstable();
+        let events = self.events();
         let fails = |event: usize| self.prefix(events[event] + 1).verdict(ttl).err();
         // Invariant: the prefix cut after event `high` fails, or `high` is the whole history.
         let (mut low, mut high) = (0, events.len());

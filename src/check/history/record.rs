@@ -124,6 +124,21 @@ impl History {
         if self.is_pending(call) { u64::MAX } else { call.returned }
     }
 
+    /// Every event's stamp, ascending: each call's invocation, and its return unless it is
+    /// pending.
+    pub(super) fn events(&self) -> Vec<u64> {
+        let mut stamps: Vec<u64> = self
+            .calls
+            .iter()
+            .flat_map(|call| {
+                [Some(call.invoked), (!self.is_pending(call)).then_some(call.returned)]
+            })
+            .flatten()
+            .collect();
+        stamps.sort_unstable();
+        stamps
+    }
+
     /// The calls, by invocation.
     pub fn calls(&self) -> &[Call] {
         &self.calls
@@ -144,15 +159,7 @@ impl fmt::Display for History {
     /// One call per line, by invocation, with stamps renumbered from 0 so that overlap is
     /// easy to see: `t1 [  3..  6] touch(#2, now=7) -> Some(user-1)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut stamps: Vec<u64> = self
-            .calls
-            .iter()
-            .flat_map(|call| {
-                [Some(call.invoked), (!self.is_pending(call)).then_some(call.returned)]
-            })
-            .flatten()
-            .collect();
-        stamps.sort_unstable();
+        let stamps = self.events();
         let rank = |stamp: u64| stamps.binary_search(&stamp).unwrap_or(0);
         for call in &self.calls {
             let (thread, invoked) = (call.thread, rank(call.invoked));

@@ -48,9 +48,7 @@ impl BackwardsTouchStore {
 }
 
 impl SessionStore for BackwardsTouchStore {
-    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-        self.store.insert(id, user, now)
-    }
+    forward_to_store!(insert, remove, sweep, len);
 
     fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
         let map = self.store.read();
@@ -67,17 +65,5 @@ impl SessionStore for BackwardsTouchStore {
             word.store(now.min(Activity::TOMBSTONE - 1), Ordering::Release);
         }
         Some(session.user)
-    }
-
-    fn remove(&self, id: &SessionId) -> Option<UserId> {
-        self.store.remove(id)
-    }
-
-    fn sweep(&self, now: Tick) -> usize {
-        self.store.sweep(now)
-    }
-
-    fn len(&self) -> usize {
-        self.store.len()
     }
 }

@@ -54,6 +54,8 @@ impl LoadStoreCowStore {
 }
 
 impl SessionStore for LoadStoreCowStore {
+    forward_to_store!(touch, remove, sweep, len);
+
     fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
         let cell = &self.store.map;
         // THE BUG, step 1: load and clone the current map, and decide on that snapshot.
@@ -66,21 +68,5 @@ impl SessionStore for LoadStoreCowStore {
         // is shown: a blind store of the stale clone (`CowCell` has no `store`, on purpose).
         cell.update(|_current| (Some(next.clone()), ()));
         Ok(())
-    }
-
-    fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
-        self.store.touch(id, now)
-    }
-
-    fn remove(&self, id: &SessionId) -> Option<UserId> {
-        self.store.remove(id)
-    }
-
-    fn sweep(&self, now: Tick) -> usize {
-        self.store.sweep(now)
-    }
-
-    fn len(&self) -> usize {
-        self.store.len()
     }
 }

@@ -44,13 +44,7 @@ impl UncheckedRemoveStore {
 }
 
 impl SessionStore for UncheckedRemoveStore {
-    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-        self.store.insert(id, user, now)
-    }
-
-    fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
-        self.store.touch(id, now)
-    }
+    forward_to_store!(insert, touch, sweep, len);
 
     fn remove(&self, id: &SessionId) -> Option<UserId> {
         // THE BUG: the read guard is dropped at the end of this statement...
@@ -59,13 +53,5 @@ impl SessionStore for UncheckedRemoveStore {
         // reports success. The fix: one write lock, `self.write().remove(id).map(..)`.
         self.store.write().remove(id);
         Some(user)
-    }
-
-    fn sweep(&self, now: Tick) -> usize {
-        self.store.sweep(now)
-    }
-
-    fn len(&self) -> usize {
-        self.store.len()
     }
 }

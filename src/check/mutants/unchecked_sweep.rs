@@ -46,17 +46,7 @@ impl UncheckedSweepStore {
 }
 
 impl SessionStore for UncheckedSweepStore {
-    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-        self.store.insert(id, user, now)
-    }
-
-    fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
-        self.store.touch(id, now)
-    }
-
-    fn remove(&self, id: &SessionId) -> Option<UserId> {
-        self.store.remove(id)
-    }
+    forward_to_store!(insert, touch, remove, len);
 
     fn sweep(&self, now: Tick) -> usize {
         // THE BUG: the verdict is taken under the read lock, which is released before the
@@ -71,9 +61,5 @@ impl SessionStore for UncheckedSweepStore {
             .collect();
         let mut map = self.store.write();
         doomed.iter().filter(|id| map.remove(id).is_some()).count()
-    }
-
-    fn len(&self) -> usize {
-        self.store.len()
     }
 }
