@@ -1,6 +1,10 @@
 //! Checking: does some order of a recorded [`History`]'s calls, consistent with their
 //! real-time order, replay on the sequential model and return exactly what the store returned?
 //!
+//! (This file is over the lab's ~450-line guide on purpose: it is one algorithm, the search,
+//! the per-id signatures, the sum over ids and the witness cutting, that reads top to bottom,
+//! and a third of it is this prose.)
+//!
 //! ## The search: Wing–Gong, made local (P-compositionality)
 //!
 //! Wing and Gong's algorithm (1993) builds a linearization one call at a time: a call may go

@@ -29,7 +29,7 @@
 use crate::activity::{Activity, is_expired};
 use crate::id::SessionId;
 use crate::session::UserId;
-use crate::store::{Config, Occupied, SessionStore};
+use crate::store::{Config, Occupied, SessionStore, forward_to_store};
 use crate::stores::RwLockStore;
 use crate::sync::Ordering;
 use crate::time::Tick;

@@ -35,7 +35,7 @@
 
 use crate::id::SessionId;
 use crate::session::{Session, UserId};
-use crate::store::{Config, Occupied, SessionStore};
+use crate::store::{Config, Occupied, SessionStore, forward_to_store};
 use crate::stores::CowStore;
 use crate::sync::Arc;
 use crate::time::Tick;

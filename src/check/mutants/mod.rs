@@ -21,37 +21,6 @@
 //!
 //! [`ALL`] lists them with a constructor, for suites that want to run every mutant.
 
-/// Forwards the named `SessionStore` methods to the wrapped correct store in `self.store`, so
-/// that a mutant's `impl` shows only the one method it breaks.
-macro_rules! forward_to_store {
-    ($($method:ident),+) => { $(forward_to_store!(@ $method);)+ };
-    (@insert) => {
-        fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-            self.store.insert(id, user, now)
-        }
-    };
-    (@touch) => {
-        fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
-            self.store.touch(id, now)
-        }
-    };
-    (@remove) => {
-        fn remove(&self, id: &SessionId) -> Option<UserId> {
-            self.store.remove(id)
-        }
-    };
-    (@sweep) => {
-        fn sweep(&self, now: Tick) -> usize {
-            self.store.sweep(now)
-        }
-    };
-    (@len) => {
-        fn len(&self) -> usize {
-            self.store.len()
-        }
-    };
-}
-
 pub mod backwards_touch;
 pub mod load_store_cow;
 pub mod unchecked_remove;

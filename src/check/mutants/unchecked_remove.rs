@@ -26,7 +26,7 @@
 
 use crate::id::SessionId;
 use crate::session::UserId;
-use crate::store::{Config, Occupied, SessionStore};
+use crate::store::{Config, Occupied, SessionStore, forward_to_store};
 use crate::stores::RwLockStore;
 use crate::time::Tick;
 
