@@ -34,17 +34,10 @@ use crate::stores::RwLockStore;
 use crate::sync::Ordering;
 use crate::time::Tick;
 
-/// A [`RwLockStore`] whose `touch` uses load + store instead of compare-and-swap.
-/// Deliberately buggy: see the module docs.
-pub struct BackwardsTouchStore {
-    store: RwLockStore,
-}
-
-impl BackwardsTouchStore {
-    /// An empty store built from `config`.
-    pub fn new(config: &Config) -> Self {
-        Self { store: RwLockStore::new(config) }
-    }
+mutant_of! {
+    /// A [`RwLockStore`] whose `touch` uses load + store instead of compare-and-swap.
+    /// Deliberately buggy: see the module docs.
+    BackwardsTouchStore wraps RwLockStore
 }
 
 impl SessionStore for BackwardsTouchStore {

@@ -40,17 +40,10 @@ use crate::stores::CowStore;
 use crate::sync::Arc;
 use crate::time::Tick;
 
-/// A [`CowStore`] whose `insert` stores instead of compare-and-swap.
-/// Deliberately buggy: see the module docs.
-pub struct LoadStoreCowStore {
-    store: CowStore,
-}
-
-impl LoadStoreCowStore {
-    /// An empty store built from `config`.
-    pub fn new(config: &Config) -> Self {
-        Self { store: CowStore::new(config) }
-    }
+mutant_of! {
+    /// A [`CowStore`] whose `insert` stores instead of compare-and-swap.
+    /// Deliberately buggy: see the module docs.
+    LoadStoreCowStore wraps CowStore
 }
 
 impl SessionStore for LoadStoreCowStore {

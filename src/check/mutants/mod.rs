@@ -21,6 +21,25 @@
 //!
 //! [`ALL`] lists them with a constructor, for suites that want to run every mutant.
 
+/// Declares a mutant: a struct that wraps the correct store it breaks (in its field `store`),
+/// and its `new(config)`. Each mutant file then implements only the method it breaks, and
+/// forwards the rest with [`forward_to_store!`](crate::store::forward_to_store).
+macro_rules! mutant_of {
+    ($(#[$doc:meta])* $name:ident wraps $inner:ident) => {
+        $(#[$doc])*
+        pub struct $name {
+            store: $inner,
+        }
+
+        impl $name {
+            /// An empty store built from `config`.
+            pub fn new(config: &Config) -> Self {
+                Self { store: $inner::new(config) }
+            }
+        }
+    };
+}
+
 pub mod backwards_touch;
 pub mod load_store_cow;
 pub mod unchecked_remove;

@@ -30,17 +30,10 @@ use crate::store::{Config, Occupied, SessionStore, forward_to_store};
 use crate::stores::RwLockStore;
 use crate::time::Tick;
 
-/// A [`RwLockStore`] whose `remove` checks and acts under two different locks.
-/// Deliberately buggy: see the module docs.
-pub struct UncheckedRemoveStore {
-    store: RwLockStore,
-}
-
-impl UncheckedRemoveStore {
-    /// An empty store built from `config`.
-    pub fn new(config: &Config) -> Self {
-        Self { store: RwLockStore::new(config) }
-    }
+mutant_of! {
+    /// A [`RwLockStore`] whose `remove` checks and acts under two different locks.
+    /// Deliberately buggy: see the module docs.
+    UncheckedRemoveStore wraps RwLockStore
 }
 
 impl SessionStore for UncheckedRemoveStore {

@@ -32,17 +32,10 @@ use crate::store::{Config, Occupied, SessionStore, forward_to_store};
 use crate::stores::RwLockStore;
 use crate::time::Tick;
 
-/// A [`RwLockStore`] whose `sweep` decides under the read lock and removes under the write
-/// lock. Deliberately buggy: see the module docs.
-pub struct UncheckedSweepStore {
-    store: RwLockStore,
-}
-
-impl UncheckedSweepStore {
-    /// An empty store built from `config`.
-    pub fn new(config: &Config) -> Self {
-        Self { store: RwLockStore::new(config) }
-    }
+mutant_of! {
+    /// A [`RwLockStore`] whose `sweep` decides under the read lock and removes under the write
+    /// lock. Deliberately buggy: see the module docs.
+    UncheckedSweepStore wraps RwLockStore
 }
 
 impl SessionStore for UncheckedSweepStore {
