@@ -19,6 +19,7 @@ use sessionlab::{Tick, UserId};
 use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Any store's error, boxed.
@@ -80,10 +81,62 @@ impl<S: FallibleSessionStore> FallibleSessionStore for ErasedErrors<S> {
     }
 }
 
+/// How many sweeps ran and how many sessions they removed, for the page's live counts.
+#[derive(Debug, Default)]
+pub struct SweepCounts {
+    sweeps: AtomicU64,
+    removed: AtomicU64,
+}
+
+impl SweepCounts {
+    fn record(&self, removed: usize) {
+        self.sweeps.fetch_add(1, Ordering::Relaxed);
+        self.removed.fetch_add(removed as u64, Ordering::Relaxed);
+    }
+
+    /// Sweeps so far (background and logout-triggered).
+    pub fn sweeps(&self) -> u64 {
+        self.sweeps.load(Ordering::Relaxed)
+    }
+
+    /// Sessions those sweeps removed.
+    pub fn removed(&self) -> u64 {
+        self.removed.load(Ordering::Relaxed)
+    }
+}
+
+/// An in-memory store that counts its sweeps (the background sweeper's included: it is
+/// handed this wrapper).
+struct CountingSweeps {
+    store: Arc<dyn SessionStore>,
+    counts: Arc<SweepCounts>,
+}
+
+impl SessionStore for CountingSweeps {
+    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
+        self.store.insert(id, user, now)
+    }
+    fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
+        self.store.touch(id, now)
+    }
+    fn remove(&self, id: &SessionId) -> Option<UserId> {
+        self.store.remove(id)
+    }
+    fn sweep(&self, now: Tick) -> usize {
+        let removed = self.store.sweep(now);
+        self.counts.record(removed);
+        removed
+    }
+    fn len(&self) -> usize {
+        self.store.len()
+    }
+}
+
 /// The app's store: the erased store, where its calls run, and the background sweeper.
 pub struct Backend {
     name: String,
     store: Arc<DynStore>,
+    counts: Arc<SweepCounts>,
     offload: bool,
     users: Option<Arc<dyn UserDirectory>>,
     // Held for its `Drop`, which stops and joins the sweeper thread with the server.
@@ -99,11 +152,16 @@ impl Backend {
         clock: Clock,
         sweep_every: Duration,
     ) -> Self {
-        let store: Arc<dyn SessionStore> = Arc::from(kind.build(config));
+        let counts = Arc::new(SweepCounts::default());
+        let store: Arc<dyn SessionStore> = Arc::new(CountingSweeps {
+            store: Arc::from(kind.build(config)),
+            counts: Arc::clone(&counts),
+        });
         let sweeper = Sweeper::spawn(Arc::clone(&store), clock, sweep_every);
         Self {
             name: kind.name().to_owned(),
             store: Arc::new(ErasedErrors(store)),
+            counts,
             offload: false,
             users: None,
             _sweeper: Some(sweeper),
@@ -116,6 +174,7 @@ impl Backend {
         Self {
             name: name.to_owned(),
             store: Arc::new(ErasedErrors(store)),
+            counts: Arc::default(),
             offload: true,
             users: None,
             _sweeper: None,
@@ -132,6 +191,11 @@ impl Backend {
     /// The user directory set by [`with_users`](Self::with_users), if any.
     pub fn users(&self) -> Option<Arc<dyn UserDirectory>> {
         self.users.clone()
+    }
+
+    /// How many sweeps ran so far.
+    pub fn sweep_counts(&self) -> &SweepCounts {
+        &self.counts
     }
 
     /// The store's name, for logs and the start-up line.
@@ -169,10 +233,16 @@ impl Backend {
     /// big map must not hold up the logout that triggered it.
     pub fn sweep_in_background(&self, now: Tick) {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
-            if let Err(error) = store.try_sweep(now) {
-                eprintln!("sweep failed: {error}");
+        // An in-memory store counts its own sweeps (its wrapper sees the sweeper's too); a
+        // remote one is counted here.
+        let counts = self.offload.then(|| Arc::clone(&self.counts));
+        tokio::task::spawn_blocking(move || match store.try_sweep(now) {
+            Ok(removed) => {
+                if let Some(counts) = counts {
+                    counts.record(removed);
+                }
             }
+            Err(error) => eprintln!("sweep failed: {error}"),
         });
     }
 }
