@@ -33,7 +33,7 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use sessionlab::sweeper::Clock;
+use sessionlab::time::Clock;
 use sessionlab::{SessionId, SweepGate};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -9,7 +9,7 @@ use crate::backend::Backend;
 use crate::connections::{self, ConnectionLimits};
 use crate::users::{UserDirectory, UserRegistry};
 use sessionlab::StoreKind;
-use sessionlab::sweeper::Clock;
+use sessionlab::time::Clock;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};

@@ -17,7 +17,7 @@
 //! session store must share the directory too: a session stores a `UserId`, and a server
 //! with its own directory would read another server's `UserId(0)` as whoever *it* numbered 0.
 
-use sessionlab::sweeper::Clock;
+use sessionlab::time::Clock;
 use sessionlab::{SessionId, Tick, UserId};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use sessionlab::StoreKind;
-use sessionlab::sweeper::Clock;
+use sessionlab::time::Clock;
 use sessionlab_web::client::{Client, Response};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use std::net::{SocketAddr, TcpStream};
