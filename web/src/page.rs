@@ -110,7 +110,7 @@ whoever has the whole id <em>is</em> you until it expires or you log out).</p>\
 <tr><td>sessions now</td><td id=\"sessions\">{sessions}</td></tr>\
 <tr><td>sweeps so far</td><td id=\"sweeps\">{sweeps} (removed {swept} idle sessions)</td></tr>\
 <tr><td>requests served</td><td id=\"requests\">{requests}</td></tr>\
-<tr><td>requests/s</td><td><span id=\"rate\">(needs JavaScript)</span></td></tr>\
+<tr><td>requests/s</td><td><span id=\"rate\">…</span><noscript>(the live view needs JavaScript; reload for fresh counts)</noscript></td></tr>\
 </table>\n<svg id=\"chart\" width=\"480\" height=\"80\" role=\"img\" aria-label=\"requests per second, last minute\" \
 style=\"border:1px solid #ccc;background:#fff\"><polyline fill=\"none\" stroke=\"#27a\" stroke-width=\"2\" points=\"\"/></svg>\n",
         store = escape(view.store),
