@@ -17,6 +17,7 @@
 //! | [`server`] | bind, serve (plain or TLS), shut down |
 //! | [`tls`] | rustls with ring; self-signed certificates; what HTTPS does and does not protect |
 //! | [`client`], [`load`] | the load generator and what it counts |
+//! | [`chart`] | `load`'s results as an SVG chart |
 //! | [`supervise`] | the server in a child process, for stores that crash or hang it |
 //! | [`cpu`] | where a run's CPU time goes |
 //!
@@ -24,6 +25,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod chart;
 pub mod client;
 pub mod connections;
 pub mod cookie;

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use sessionlab::StoreKind;
 use sessionlab::time::Clock;
+use sessionlab_web::chart::{self, Bar};
 use sessionlab_web::client::Client;
 use sessionlab_web::load::{self, LoadConfig, LoadReport};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
@@ -119,6 +120,9 @@ struct LoadArgs {
     /// Worker threads of each child server [default: one per core].
     #[arg(long)]
     server_workers: Option<usize>,
+    /// Also draw the results (requests/s, p50/p99 per store) as an SVG chart here.
+    #[arg(long)]
+    chart: Option<PathBuf>,
 }
 
 fn parse_store(name: &str) -> Result<StoreKind, String> {
@@ -306,6 +310,27 @@ fn run_load(args: &LoadArgs) -> ExitCode {
         (throughput(StoreKind::Sharded), throughput(StoreKind::Mutex))
     {
         println!("sharded / mutex throughput: {:.2}x", sharded / mutex);
+    }
+    if let Some(path) = &args.chart {
+        let bars: Vec<Bar> = rows
+            .iter()
+            .filter_map(|(_, row)| {
+                let report = row.report.as_ref()?;
+                Some(Bar {
+                    store: row.name.clone(),
+                    throughput: report.throughput(),
+                    p50: report.latency.value_at_quantile(0.5),
+                    p99: report.latency.value_at_quantile(0.99),
+                    clean: row.fate == ServerFate::Fine && report.is_clean(),
+                })
+            })
+            .collect();
+        match chart::write_svg(path, &bars) {
+            Ok(()) => println!("chart: {}", path.display()),
+            Err(error) => {
+                return fail(&format!("cannot write the chart {}: {error}", path.display()));
+            }
+        }
     }
     if rows.iter().any(|(kind, _)| !kind.is_correct()) {
         println!(

@@ -30,6 +30,7 @@ fn serve_refuses_a_bad_store_name() {
 
 #[test]
 fn load_prints_its_table() {
+    let chart = std::env::temp_dir().join(format!("sessionlab-load-{}.svg", std::process::id()));
     let output = Command::new(EXE)
         .args([
             "load",
@@ -41,7 +42,9 @@ fn load_prints_its_table() {
             "60s",
             "--timeout",
             "10s",
+            "--chart",
         ])
+        .arg(&chart)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -63,6 +66,9 @@ fn load_prints_its_table() {
         assert!(requests >= 2000, "{row}");
         assert_eq!(&columns[7..11], ["0", "0", "0", "0"], "{row}");
     }
+    let svg = std::fs::read_to_string(&chart).expect("load --chart writes the chart");
+    std::fs::remove_file(&chart).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("mutex") && svg.contains("sharded"));
 }
 
 fn refused(args: &[&str]) -> String {

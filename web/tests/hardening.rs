@@ -17,6 +17,17 @@ fn config(edit: impl FnOnce(&mut ServeConfig)) -> ServeConfig {
     config
 }
 
+/// A server with at most `max` connections, each given `header_timeout` for its head.
+fn capped(kind: StoreKind, max: usize, header_timeout: Duration) -> RunningServer {
+    start_with(
+        kind,
+        &config(|c| {
+            c.connections.max_connections = max;
+            c.connections.header_timeout = header_timeout;
+        }),
+    )
+}
+
 /// A client that sends the start of a request head and then nothing more.
 fn slow_client(server: &RunningServer) -> TcpStream {
     let mut stream = TcpStream::connect(server.addr()).unwrap();
@@ -97,13 +108,7 @@ fn a_body_that_never_arrives_is_408() {
 #[test]
 fn at_the_connection_cap_new_clients_wait_for_a_slot() {
     // Slow clients are never timed out here: the cap alone decides.
-    let server = start_with(
-        StoreKind::Mutex,
-        &config(|c| {
-            c.connections.max_connections = 4;
-            c.connections.header_timeout = Duration::from_secs(60);
-        }),
-    );
+    let server = capped(StoreKind::Mutex, 4, Duration::from_secs(60));
     let mut slow: Vec<TcpStream> = (0..4).map(|_| slow_client(&server)).collect();
     std::thread::sleep(Duration::from_millis(200)); // let the server accept all four
     let mut waiting = TcpStream::connect(server.addr()).unwrap();
@@ -122,13 +127,7 @@ fn at_the_connection_cap_new_clients_wait_for_a_slot() {
 
 #[test]
 fn a_login_succeeds_while_the_caps_worth_of_slow_clients_hang() {
-    let server = start_with(
-        StoreKind::Sharded,
-        &config(|c| {
-            c.connections.max_connections = 8;
-            c.connections.header_timeout = Duration::from_millis(500);
-        }),
-    );
+    let server = capped(StoreKind::Sharded, 8, Duration::from_millis(500));
     let started = Instant::now();
     let mut slow: Vec<TcpStream> = (0..8).map(|_| slow_client(&server)).collect();
     let mut client = connect(&server);
@@ -234,4 +233,25 @@ fn a_browser_gets_pages_and_the_favicon_an_answer() {
     assert_eq!(client.get("/favicon.ico", None).unwrap().status, 204);
     let stats = client.get("/stats", None).unwrap().text();
     assert!(stats.contains("\"sessions\":1"), "{stats}");
+}
+
+#[test]
+fn a_request_head_over_the_limit_is_refused_not_buffered() {
+    let server = start(StoreKind::Mutex, Duration::from_secs(60));
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    // 40 KB of a header that never ends: the server stops reading at its 16 KiB limit.
+    let mut head = b"GET /me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ".to_vec();
+    head.resize(40 * 1024, b'a');
+    let _ = stream.write_all(&head); // the server may close before all of it is written
+    let mut buf = [0u8; 1024];
+    match stream.read(&mut buf) {
+        Ok(n) => {
+            let answer = String::from_utf8_lossy(&buf[..n]);
+            assert!(n == 0 || answer.starts_with("HTTP/1.1 431"), "{answer}");
+        }
+        Err(error) => {
+            assert!(!matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{error}")
+        }
+    }
 }
