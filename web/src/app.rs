@@ -249,7 +249,7 @@ async fn index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respon
 }
 
 async fn home(state: &AppState, visitor: Visitor, anonymous_status: StatusCode) -> Response {
-    let sessions = state.backend.call(|store| store.try_len()).await.ok();
+    let sessions = state.backend.session_count().await.ok();
     let counts = state.backend.sweep_counts();
     let mut view = page::Home {
         user: None,
@@ -304,7 +304,7 @@ async fn me(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response 
 }
 
 async fn stats(State(state): State<Arc<AppState>>) -> Response {
-    let sessions = state.backend.call(|store| store.try_len()).await.ok();
+    let sessions = state.backend.session_count().await.ok();
     let counts = state.backend.sweep_counts();
     let body = format!(
         "{{\"requests\":{},\"sessions\":{},\"sweeps\":{},\"swept\":{}}}",
@@ -358,7 +358,7 @@ async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byt
         response
     };
     // The cap on sessions in total: checked before anything is registered.
-    match state.backend.call(|store| store.try_len()).await {
+    match state.backend.session_count().await {
         Ok(len) if len >= state.max_sessions => {
             return busy(&format!(
                 "the server holds its maximum of {} sessions",

@@ -20,7 +20,7 @@ use sessionlab::{Tick, UserId};
 use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Any store's error, boxed.
@@ -82,17 +82,29 @@ impl<S: FallibleSessionStore> FallibleSessionStore for ErasedErrors<S> {
     }
 }
 
-/// How many sweeps ran and how many sessions they removed, for the page's live counts.
+/// How many sweeps ran and how many sessions they removed, for the page's live counts; and,
+/// for an in-memory store, how many sessions it holds.
+///
+/// The session count is kept here, by the wrapper every call goes through, because a store's
+/// own `len` may walk the whole table (the lock-free store's visits every bucket): asked on
+/// every login, for the session cap, it would cost more than the login itself.
 #[derive(Debug, Default)]
-pub struct SweepCounts {
+pub struct StoreCounts {
     sweeps: AtomicU64,
     removed: AtomicU64,
+    // Signed: a sweep may take a session out a moment before its insert is counted.
+    sessions: AtomicI64,
 }
 
-impl SweepCounts {
+impl StoreCounts {
     fn record(&self, removed: usize) {
         self.sweeps.fetch_add(1, Ordering::Relaxed);
         self.removed.fetch_add(removed as u64, Ordering::Relaxed);
+        self.sessions.fetch_sub(i64::try_from(removed).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+
+    fn sessions(&self) -> usize {
+        usize::try_from(self.sessions.load(Ordering::Relaxed)).unwrap_or(0)
     }
 
     /// Sweeps so far (background and logout-triggered).
@@ -106,22 +118,30 @@ impl SweepCounts {
     }
 }
 
-/// An in-memory store that counts its sweeps (the background sweeper's included: it is
-/// handed this wrapper).
-struct CountingSweeps {
+/// An in-memory store that counts its sessions and sweeps (the background sweeper's
+/// included: it is handed this wrapper).
+struct Counted {
     store: Arc<dyn SessionStore>,
-    counts: Arc<SweepCounts>,
+    counts: Arc<StoreCounts>,
 }
 
-impl SessionStore for CountingSweeps {
+impl SessionStore for Counted {
     fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-        self.store.insert(id, user, now)
+        let inserted = self.store.insert(id, user, now);
+        if inserted.is_ok() {
+            self.counts.sessions.fetch_add(1, Ordering::Relaxed);
+        }
+        inserted
     }
     fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
         self.store.touch(id, now)
     }
     fn remove(&self, id: &SessionId) -> Option<UserId> {
-        self.store.remove(id)
+        let removed = self.store.remove(id);
+        if removed.is_some() {
+            self.counts.sessions.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
     }
     fn sweep(&self, now: Tick) -> usize {
         let removed = self.store.sweep(now);
@@ -137,7 +157,7 @@ impl SessionStore for CountingSweeps {
 pub struct Backend {
     name: String,
     store: Arc<DynStore>,
-    counts: Arc<SweepCounts>,
+    counts: Arc<StoreCounts>,
     offload: bool,
     users: Option<Arc<dyn UserDirectory>>,
     // Held for its `Drop`, which stops and joins the sweeper thread with the server.
@@ -153,11 +173,9 @@ impl Backend {
         clock: Clock,
         sweep_every: Duration,
     ) -> Self {
-        let counts = Arc::new(SweepCounts::default());
-        let store: Arc<dyn SessionStore> = Arc::new(CountingSweeps {
-            store: Arc::from(kind.build(config)),
-            counts: Arc::clone(&counts),
-        });
+        let counts = Arc::new(StoreCounts::default());
+        let store: Arc<dyn SessionStore> =
+            Arc::new(Counted { store: Arc::from(kind.build(config)), counts: Arc::clone(&counts) });
         let sweeper = Sweeper::spawn(Arc::clone(&store), clock, sweep_every);
         Self {
             name: kind.name().to_owned(),
@@ -195,8 +213,17 @@ impl Backend {
     }
 
     /// How many sweeps ran so far.
-    pub fn sweep_counts(&self) -> &SweepCounts {
+    pub fn sweep_counts(&self) -> &StoreCounts {
         &self.counts
+    }
+
+    /// How many sessions the store holds: counted as they come and go for an in-memory
+    /// store (O(1)), asked of a remote one.
+    pub async fn session_count(&self) -> Result<usize, StoreError> {
+        if self.offload {
+            return self.call(|store| store.try_len()).await;
+        }
+        Ok(self.counts.sessions())
     }
 
     /// The store's name, for logs and the start-up line.
@@ -285,6 +312,25 @@ mod tests {
         fn try_len(&self) -> Result<usize, Down> {
             Err(Down)
         }
+    }
+
+    #[test]
+    fn an_in_memory_store_counts_its_sessions_without_asking_it() {
+        let backend = Backend::in_memory(
+            StoreKind::LockFree,
+            &Config::new(50),
+            Clock::start(),
+            Duration::from_secs(60),
+        );
+        let store = Arc::clone(&backend.store);
+        let ids: Vec<SessionId> = (0..3).map(|n| store.try_create(UserId(n), 0).unwrap()).collect();
+        assert_eq!(backend.counts.sessions(), 3);
+        assert_eq!(store.try_remove(&ids[0]).unwrap(), Some(UserId(0)));
+        assert_eq!(store.try_remove(&ids[0]).unwrap(), None, "a second remove counts nothing");
+        assert_eq!(backend.counts.sessions(), 2);
+        assert_eq!(store.try_sweep(1_000).unwrap(), 2);
+        assert_eq!((backend.counts.sessions(), backend.counts.sweeps()), (0, 1));
+        assert_eq!(store.try_len().unwrap(), 0);
     }
 
     #[test]
