@@ -37,7 +37,9 @@ pub fn write_svg(path: &Path, bars: &[Bar]) -> Result<(), ChartError> {
         SegmentValue::CenterOf(index) => names.get(*index).cloned().unwrap_or_default(),
         _ => String::new(),
     };
-    let count = bars.len().max(1);
+    // A segmented `0..n` has a segment for `n` too: the last index is the upper bound.
+    let last = bars.len().saturating_sub(1).max(1);
+    let whole = |value: &f64| format!("{value:.0}");
 
     let top = bars.iter().map(|bar| bar.throughput).fold(1.0, f64::max) * 1.15;
     let mut chart = ChartBuilder::on(&left)
@@ -45,8 +47,13 @@ pub fn write_svg(path: &Path, bars: &[Bar]) -> Result<(), ChartError> {
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(60)
-        .build_cartesian_2d((0..count).into_segmented(), 0.0..top)?;
-    chart.configure_mesh().disable_x_mesh().x_label_formatter(&label).draw()?;
+        .build_cartesian_2d((0..last).into_segmented(), 0.0..top)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_label_formatter(&label)
+        .y_label_formatter(&whole)
+        .draw()?;
     for (index, bar) in bars.iter().enumerate() {
         let color = if bar.clean { CLEAN } else { BROKEN };
         chart.draw_series(
@@ -63,8 +70,13 @@ pub fn write_svg(path: &Path, bars: &[Bar]) -> Result<(), ChartError> {
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(60)
-        .build_cartesian_2d((0..count).into_segmented(), 0.0..slowest)?;
-    chart.configure_mesh().disable_x_mesh().x_label_formatter(&label).draw()?;
+        .build_cartesian_2d((0..last).into_segmented(), 0.0..slowest)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_label_formatter(&label)
+        .y_label_formatter(&whole)
+        .draw()?;
     chart.draw_series(
         Histogram::vertical(&chart)
             .style(P99.filled())
