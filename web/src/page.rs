@@ -75,30 +75,29 @@ pub fn home(view: &Home<'_>) -> String {
     let mut body = String::from("<h1>sessionlab: a cookie, a session, a shared map</h1>\n");
     match view.user {
         Some(user) => {
-            let _ = write!(
+            let _ = writeln!(
                 body,
                 "<div class=\"box in\" id=\"state\"><p><strong>You are logged in as <span id=\"user\">{}</span>.</strong> \
 Your browser sent the cookie <code>{}</code>, whose value is your session id <code>{}</code> (shown redacted: \
 whoever has the whole id <em>is</em> you until it expires or you log out).</p>\
 <form method=\"post\" action=\"/logout\"><button id=\"logout\">log out</button></form>\
 <form method=\"post\" action=\"/login\"><label>switch user <input name=\"user\" maxlength=\"64\" required></label> \
-<button>log in</button></form></div>\n",
+<button>log in</button></form></div>",
                 escape(user),
                 escape(view.cookie_name),
                 escape(view.session.as_deref().unwrap_or("?")),
             );
         }
         None => {
-            let _ = write!(
-                body,
+            body.push_str(
                 "<div class=\"box out\" id=\"state\"><p><strong>You are not logged in.</strong></p>\
 <form method=\"post\" action=\"/login\"><label>user name <input id=\"name\" name=\"user\" maxlength=\"64\" required autofocus></label> \
-<button id=\"login\">log in</button></form></div>\n"
+<button id=\"login\">log in</button></form></div>\n",
             );
         }
     }
     if let Some(notice) = &view.notice {
-        let _ = write!(body, "<p class=\"box err\" id=\"notice\">{}</p>\n", escape(notice));
+        let _ = writeln!(body, "<p class=\"box err\" id=\"notice\">{}</p>", escape(notice));
     }
     let sessions = view.sessions.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
     let _ = write!(

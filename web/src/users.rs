@@ -248,7 +248,7 @@ impl UserRegistry {
         let name = validate(name)?;
         let now = self.clock.now();
         let mut names = self.write();
-        if names.ids.get(name).is_none() && names.entries.len() >= self.capacity {
+        if !names.ids.contains_key(name) && names.entries.len() >= self.capacity {
             drop(names);
             self.prune_at(now);
             names = self.write();
