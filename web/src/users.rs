@@ -21,7 +21,7 @@ use sessionlab::time::Clock;
 use sessionlab::{SessionId, Tick, UserId};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 use unicode_general_category::{GeneralCategory, get_general_category};
 
@@ -155,7 +155,9 @@ impl UserDirectory for UserRegistry {
     fn add_session(&self, user: UserId, session: SessionId) -> Result<Vec<SessionId>, NameError> {
         let mut names = self.write();
         let entry = names.entries.get_mut(&user).ok_or(NameError::Retired)?;
-        entry.pending = entry.pending.saturating_sub(1);
+        // Only ever decremented under the write lock, after an increment: never below zero.
+        let _ =
+            entry.pending.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         entry.last_active.fetch_max(self.clock.now(), Ordering::Relaxed);
         entry.sessions.push_back(session);
         let over = entry.sessions.len().saturating_sub(self.per_user);
@@ -165,7 +167,7 @@ impl UserDirectory for UserRegistry {
         let mut names = self.write();
         let Some(entry) = names.entries.get_mut(&user) else { return };
         entry.sessions.retain(|held| held != session);
-        if entry.sessions.is_empty() && entry.pending == 0 {
+        if entry.sessions.is_empty() && entry.pending.load(Ordering::Relaxed) == 0 {
             names.free(user);
         }
     }
@@ -180,7 +182,8 @@ struct Entry {
     /// Its sessions, oldest first (some may have expired in the store meanwhile).
     sessions: VecDeque<SessionId>,
     /// Logins under way (interned, session not yet added): the entry is not freed under them.
-    pending: u32,
+    /// Atomic so that a known name's login needs only the read lock.
+    pending: AtomicU32,
     /// When one of its sessions was last created or used.
     last_active: AtomicU64,
 }
@@ -247,6 +250,16 @@ impl UserRegistry {
     pub fn intern(&self, name: &str) -> Result<UserId, NameError> {
         let name = validate(name)?;
         let now = self.clock.now();
+        // A known name (the common case) under the read lock: freeing an entry takes the
+        // write lock, so it cannot happen between the lookup and the increments.
+        {
+            let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(entry) = names.ids.get(name).and_then(|id| names.entries.get(id)) {
+                entry.pending.fetch_add(1, Ordering::Relaxed);
+                entry.last_active.fetch_max(now, Ordering::Relaxed);
+                return Ok(names.ids[name]);
+            }
+        }
         let mut names = self.write();
         if !names.ids.contains_key(name) && names.entries.len() >= self.capacity {
             drop(names);
@@ -256,7 +269,7 @@ impl UserRegistry {
         let names = &mut *names;
         if let Some(id) = names.ids.get(name) {
             let entry = names.entries.get_mut(id).expect("every id has an entry");
-            entry.pending = entry.pending.saturating_add(1);
+            entry.pending.fetch_add(1, Ordering::Relaxed);
             entry.last_active.fetch_max(now, Ordering::Relaxed);
             return Ok(*id);
         }
@@ -268,7 +281,7 @@ impl UserRegistry {
         let entry = Entry {
             name: name.to_owned(),
             sessions: VecDeque::new(),
-            pending: 1,
+            pending: AtomicU32::new(1),
             last_active: AtomicU64::new(now),
         };
         names.entries.insert(id, entry);
