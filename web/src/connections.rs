@@ -47,6 +47,26 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// Descriptors kept free of connections: the listener, the sweeper, logs, a TLS key file.
+pub const SPARE_DESCRIPTORS: usize = 64;
+
+/// The process's soft limit on open files, where the OS says (Linux: `/proc/self/limits`).
+pub fn descriptor_limit() -> Option<usize> {
+    parse_descriptor_limit(&std::fs::read_to_string("/proc/self/limits").ok()?)
+}
+
+fn parse_descriptor_limit(limits: &str) -> Option<usize> {
+    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
+}
+
+/// `wanted` connections, lowered to fit under a descriptor `limit` (with
+/// [`SPARE_DESCRIPTORS`] to spare): above it, `accept` would fail with EMFILE and clients
+/// would be turned away instead of waiting in the backlog for a slot.
+pub fn fit_to_descriptors(wanted: usize, limit: Option<usize>) -> usize {
+    limit.map_or(wanted, |limit| wanted.min(limit.saturating_sub(SPARE_DESCRIPTORS).max(1)))
+}
+
 /// Serves `app` on `listener` forever, plain or (with `tls`) over TLS, within `limits`.
 pub async fn serve(
     listener: TcpListener,
@@ -101,4 +121,21 @@ where
     // A connection that ends in an error (a reset, a timeout, a malformed request) has
     // nothing left to answer; hyper already sent what it could.
     let _ = connection.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_fits_under_the_descriptor_limit() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+Max open files            128                  4096                 files\n";
+        assert_eq!(parse_descriptor_limit(limits), Some(128));
+        assert_eq!(parse_descriptor_limit("nothing here"), None);
+        assert_eq!(fit_to_descriptors(1024, Some(128)), 64);
+        assert_eq!(fit_to_descriptors(1024, Some(1 << 20)), 1024);
+        assert_eq!(fit_to_descriptors(1024, None), 1024);
+        assert_eq!(fit_to_descriptors(1024, Some(10)), 1);
+    }
 }

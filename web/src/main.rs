@@ -8,7 +8,7 @@ use sessionlab_web::client::Client;
 use sessionlab_web::load::{self, LoadConfig, LoadReport};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use sessionlab_web::supervise::{LISTENING, ServerChild, ServerFate};
-use sessionlab_web::{duration, tls};
+use sessionlab_web::{connections, duration, tls};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -148,7 +148,17 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.max_sessions = args.max_sessions;
     config.max_sessions_per_user = args.max_sessions_per_user;
     config.max_users = args.max_users;
-    config.connections.max_connections = args.max_connections;
+    let limit = connections::descriptor_limit();
+    config.connections.max_connections =
+        connections::fit_to_descriptors(args.max_connections, limit);
+    if config.connections.max_connections < args.max_connections {
+        eprintln!(
+            "note: at most {} connections at once, not {}: the descriptor limit (ulimit -n) is {}",
+            config.connections.max_connections,
+            args.max_connections,
+            limit.unwrap_or(0)
+        );
+    }
     config.connections.header_timeout = args.header_timeout;
     config.request_timeout = args.request_timeout;
     if let Err(error) = config.check() {
