@@ -1,6 +1,9 @@
 //! `load`'s results as a picture (`load --chart results.svg`): per store, requests/s on the
 //! left and p50/p99 latency on the right, a store whose run was not clean in red.
 
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -25,6 +28,37 @@ const CLEAN: RGBColor = RGBColor(40, 110, 170);
 const BROKEN: RGBColor = RGBColor(200, 50, 50);
 const P99: RGBColor = RGBColor(240, 150, 40);
 
+type Panel<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<SegmentedCoord<RangedCoordusize>, RangedCoordf64>>;
+
+/// One half of the picture: a bar per store in `names`, values from 0 to `top`.
+fn panel<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    caption: &str,
+    names: &[String],
+    top: f64,
+) -> Result<Panel<'a, 'b>, ChartError> {
+    // A segmented `0..n` has a segment for `n` too: the last index is the upper bound.
+    let last = names.len().saturating_sub(1).max(1);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d((0..last).into_segmented(), 0.0..top)?;
+    let label = |value: &SegmentValue<usize>| match value {
+        SegmentValue::CenterOf(index) => names.get(*index).cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_label_formatter(&label)
+        .y_label_formatter(&|value: &f64| format!("{value:.0}"))
+        .draw()?;
+    Ok(chart)
+}
+
 /// Writes the chart of `bars` to `path` as SVG.
 pub fn write_svg(path: &Path, bars: &[Bar]) -> Result<(), ChartError> {
     let root = SVGBackend::new(path, (1100, 480)).into_drawing_area();
@@ -33,27 +67,10 @@ pub fn write_svg(path: &Path, bars: &[Bar]) -> Result<(), ChartError> {
         .titled("sessionlab-web load: each store behind the same HTTP app", ("sans-serif", 22))?;
     let (left, right) = root.split_horizontally(550);
     let names: Vec<String> = bars.iter().map(|bar| bar.store.clone()).collect();
-    let label = |value: &SegmentValue<usize>| match value {
-        SegmentValue::CenterOf(index) => names.get(*index).cloned().unwrap_or_default(),
-        _ => String::new(),
-    };
-    // A segmented `0..n` has a segment for `n` too: the last index is the upper bound.
-    let last = bars.len().saturating_sub(1).max(1);
-    let whole = |value: &f64| format!("{value:.0}");
 
     let top = bars.iter().map(|bar| bar.throughput).fold(1.0, f64::max) * 1.15;
-    let mut chart = ChartBuilder::on(&left)
-        .caption("requests/s (higher is better; red: not clean)", ("sans-serif", 16))
-        .margin(12)
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d((0..last).into_segmented(), 0.0..top)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_label_formatter(&label)
-        .y_label_formatter(&whole)
-        .draw()?;
+    let caption = "requests/s (higher is better; red: not clean)";
+    let mut chart = panel(&left, caption, &names, top)?;
     for (index, bar) in bars.iter().enumerate() {
         let color = if bar.clean { CLEAN } else { BROKEN };
         chart.draw_series(
@@ -65,18 +82,7 @@ pub fn write_svg(path: &Path, bars: &[Bar]) -> Result<(), ChartError> {
     }
 
     let slowest = bars.iter().map(|bar| bar.p99).max().unwrap_or(1).max(1) as f64 * 1.15;
-    let mut chart = ChartBuilder::on(&right)
-        .caption("latency µs: p50 (blue), p99 (orange)", ("sans-serif", 16))
-        .margin(12)
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d((0..last).into_segmented(), 0.0..slowest)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_label_formatter(&label)
-        .y_label_formatter(&whole)
-        .draw()?;
+    let mut chart = panel(&right, "latency µs: p50 (blue), p99 (orange)", &names, slowest)?;
     chart.draw_series(
         Histogram::vertical(&chart)
             .style(P99.filled())
