@@ -4,8 +4,9 @@
 //! form from another site, and log in over TLS. Screenshots go to `target/browser/`.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`;
-//! `CHROMIUM` and `CHROMEDRIVER` override the paths). Where they are absent the test says so
-//! and checks nothing; where they are present it runs, and fails on any wrong step.
+//! `CHROMIUM` and `CHROMEDRIVER` override the paths; set empty, they count as absent). Where they
+//! are absent the test says so on the terminal and checks nothing; where they are present it
+//! runs, and fails on any wrong step.
 
 mod common;
 
@@ -17,6 +18,7 @@ use sessionlab::time::Clock;
 use sessionlab::{SessionId, StoreKind};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use sessionlab_web::tls;
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,10 +26,11 @@ use std::time::{Duration, Instant};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
-/// `path` from the environment variable `var`, or the first of `candidates` that exists.
+/// The path in the environment variable `var`, or the first of `candidates` that exists.
 fn find_binary(var: &str, candidates: &[&str]) -> Option<PathBuf> {
+    // Set and empty: "not installed" (how to see what the test says on a machine without it).
     if let Some(path) = std::env::var_os(var) {
-        return Some(PathBuf::from(path));
+        return (!path.is_empty()).then(|| PathBuf::from(path));
     }
     candidates.iter().map(PathBuf::from).find(|path| path.exists())
 }
@@ -221,7 +224,10 @@ fn a_person_in_chromium() {
     let chromium = find_binary("CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
     let chromedriver = find_binary("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
     let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
-        eprintln!(
+        // Straight to the terminal, past the test harness's capture: a passing test's output
+        // is otherwise hidden, and this must not pass for a run.
+        let _ = writeln!(
+            std::io::stderr(),
             "browser test NOT RUN: chromium and chromedriver are not installed. Install them with \
              `apt-get install chromium chromium-driver` (or set CHROMIUM and CHROMEDRIVER)."
         );
