@@ -38,7 +38,8 @@ pub struct ServeConfig {
     /// backend with a shared directory brings its own limits). Names with no live session
     /// are freed, so this bounds the users active within a ttl, not the users ever seen.
     pub max_users: usize,
-    /// The most sessions in the store; a login beyond it gets 503 with `Retry-After`.
+    /// The most sessions in an in-memory store; a login beyond it gets 503 with
+    /// `Retry-After` (a remote store bounds itself).
     pub max_sessions: usize,
     /// The most sessions one user may hold; a login beyond it ends that user's oldest.
     pub max_sessions_per_user: usize,
