@@ -233,13 +233,14 @@ async fn visitor(state: &AppState, headers: &HeaderMap) -> Visitor {
         Err(error) => return Visitor::Unavailable(error),
     };
     let users = Arc::clone(&state.users);
-    match state.backend.run(move || users.active(user)).await.flatten() {
-        Some(name) => Visitor::User { id, name },
-        // The user's entry is gone (a shared directory that lost it): the session is useless.
-        None => {
-            let _ = state.backend.call(move |store| store.try_remove(&id)).await;
-            Visitor::Anonymous("unknown or expired session".into())
-        }
+    match state.backend.run(move || users.active(user)).await {
+        Some(Ok(Some(name))) => Visitor::User { id, name },
+        // No name for a live session (a shared directory that lost it): it cannot be shown
+        // as anyone, so it is not logged in; it expires like any idle session.
+        Some(Ok(None)) => Visitor::Anonymous("unknown or expired session".into()),
+        // The directory cannot be reached: 503, never a session shown under a number.
+        Some(Err(error)) => Visitor::Unavailable(StoreError::new(error)),
+        None => Visitor::Unavailable(StoreError::msg("the user directory call panicked")),
     }
 }
 

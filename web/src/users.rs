@@ -116,9 +116,13 @@ pub trait UserDirectory: Send + Sync {
     fn intern(&self, name: &str) -> Result<UserId, NameError>;
     /// The name registered for `id`, if any.
     fn name(&self, id: UserId) -> Option<String>;
-    /// [`name`](Self::name), noting that one of `id`'s sessions was just used.
-    fn active(&self, id: UserId) -> Option<String> {
-        self.name(id)
+    /// [`name`](Self::name), noting that one of `id`'s sessions was just used; an error
+    /// ([`NameError::Unavailable`]) when the directory cannot be reached, which the app
+    /// answers with 503. A shared (remote) directory must override this to report its
+    /// outages: the default cannot tell "unreachable" from "no such user" (`None`), and the
+    /// app answers `None` with 401, as for a session that can no longer be used.
+    fn active(&self, id: UserId) -> Result<Option<String>, NameError> {
+        Ok(self.name(id))
     }
     /// Records that `user` now holds `session`; returns the user's sessions beyond the
     /// per-user cap, oldest first, which the caller must remove from the store.
@@ -143,14 +147,14 @@ impl UserDirectory for UserRegistry {
     fn name(&self, id: UserId) -> Option<String> {
         self.with_entry(id, |entry| entry.name.clone())
     }
-    fn active(&self, id: UserId) -> Option<String> {
+    fn active(&self, id: UserId) -> Result<Option<String>, NameError> {
         let now = self.clock.now();
         // Under the read lock: an atomic store, so that `me` requests never take the write
         // lock (they would serialise every store behind this one map).
-        self.with_entry(id, |entry| {
+        Ok(self.with_entry(id, |entry| {
             entry.last_active.fetch_max(now, Ordering::Relaxed);
             entry.name.clone()
-        })
+        }))
     }
     fn add_session(&self, user: UserId, session: SessionId) -> Result<Vec<SessionId>, NameError> {
         let mut names = self.write();

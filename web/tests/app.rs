@@ -9,7 +9,7 @@ use sessionlab_web::client::Client;
 use sessionlab_web::load::{self, LoadConfig};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use sessionlab_web::tls;
-use sessionlab_web::users::UserRegistry;
+use sessionlab_web::users::{NameError, UserDirectory, UserRegistry};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
@@ -313,4 +313,32 @@ fn the_load_generator_only_targets_loopback() {
     let config = LoadConfig::default();
     let error = load::run(SocketAddr::from(([192, 0, 2, 1], 80)), &config).unwrap_err();
     assert!(error.to_string().contains("loopback"));
+}
+
+/// A shared directory that registers names but cannot be reached when asked who a session is.
+struct UnreachableOnLookup;
+
+impl UserDirectory for UnreachableOnLookup {
+    fn intern(&self, _: &str) -> Result<UserId, NameError> {
+        Ok(UserId(7))
+    }
+    fn name(&self, _: UserId) -> Option<String> {
+        None
+    }
+    fn active(&self, _: UserId) -> Result<Option<String>, NameError> {
+        Err(NameError::Unavailable)
+    }
+}
+
+#[test]
+fn an_unreachable_user_directory_is_a_503_not_a_nameless_session() {
+    let store: Arc<dyn SessionStore> = Arc::from(StoreKind::Mutex.build(&Config::new(60_000)));
+    let backend = Backend::remote("shared", store).with_users(Arc::new(UnreachableOnLookup));
+    let config = ServeConfig::new(loopback(), Duration::from_secs(60));
+    let server = RunningServer::start(&config, backend, Clock::start()).unwrap();
+    let mut client = connect(&server);
+    let (_, id) = login(&mut client, "alice");
+    let me = client.get("/me", Some(&id)).unwrap();
+    assert_eq!(me.status, 503, "{}", me.text());
+    assert!(me.set_cookies.is_empty(), "an outage does not end the session");
 }
