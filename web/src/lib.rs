@@ -30,7 +30,6 @@ pub mod client;
 pub mod connections;
 pub mod cookie;
 pub mod cpu;
-pub mod duration;
 pub mod load;
 pub mod origin;
 pub mod page;

@@ -3,12 +3,13 @@
 use clap::{Args, Parser, Subcommand};
 use sessionlab::StoreKind;
 use sessionlab::time::Clock;
+use sessionlab::time::{format_duration, parse_duration};
 use sessionlab_web::chart::{self, Bar};
 use sessionlab_web::client::Client;
 use sessionlab_web::load::{self, LoadConfig, LoadReport};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use sessionlab_web::supervise::{LISTENING, ServerChild, ServerFate};
-use sessionlab_web::{connections, duration, tls};
+use sessionlab_web::{connections, tls};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,7 +42,7 @@ struct ServeArgs {
     #[arg(long, default_value = "mutex", value_parser = parse_store)]
     store: StoreKind,
     /// How long an idle session lives (also the cookie's Max-Age).
-    #[arg(long, default_value = "30m", value_parser = duration::parse)]
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
     ttl: Duration,
     /// Where to listen. Loopback by default: expose it deliberately, and then with --tls.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -60,7 +61,7 @@ struct ServeArgs {
     save_cert: Option<PathBuf>,
     /// How often a logout may trigger a sweep, and how often the background sweeper runs
     /// [default: a tenth of the ttl, 10ms..30s].
-    #[arg(long, value_parser = duration::parse)]
+    #[arg(long, value_parser = parse_duration)]
     sweep_every: Option<Duration>,
     /// Runtime worker threads [default: one per core].
     #[arg(long)]
@@ -81,10 +82,10 @@ struct ServeArgs {
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
     /// How long a client may take to send a request head, or sit idle between requests.
-    #[arg(long, default_value = "10s", value_parser = duration::parse)]
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
     header_timeout: Duration,
     /// How long a request may take from its head to its answer, body included (408 after).
-    #[arg(long, default_value = "10s", value_parser = duration::parse)]
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
     request_timeout: Duration,
 }
 
@@ -109,13 +110,13 @@ struct LoadArgs {
     #[arg(long, default_value_t = 10)]
     abandon_every: u64,
     /// The servers' ttl (with --target: the running server's).
-    #[arg(long, default_value = "5s", value_parser = duration::parse)]
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
     ttl: Duration,
     /// Stop each run after this long in any case.
-    #[arg(long, default_value = "60s", value_parser = duration::parse)]
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
     max_time: Duration,
     /// A request unanswered this long means the server hung.
-    #[arg(long, default_value = "3s", value_parser = duration::parse)]
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
     timeout: Duration,
     /// Worker threads of each child server [default: one per core].
     #[arg(long)]
@@ -204,8 +205,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         "{LISTENING}{scheme}://{} (store {}, ttl {}, sweep every {})",
         server.addr(),
         args.store,
-        duration::format(config.ttl),
-        duration::format(config.sweep_every),
+        format_duration(config.ttl),
+        format_duration(config.sweep_every),
     );
     let _ = std::io::stdout().flush();
     match server.wait() {
@@ -250,7 +251,7 @@ fn run_load(args: &LoadArgs) -> ExitCode {
         config.threads,
         config.requests,
         config.touches,
-        duration::format(config.ttl)
+        format_duration(config.ttl)
     );
     print_header();
     if let Some(target) = args.target {
@@ -283,7 +284,7 @@ fn run_load(args: &LoadArgs) -> ExitCode {
     for kind in kinds {
         let mut command = Command::new(&exe);
         command.args(["serve", "--store", kind.name(), "--addr", "127.0.0.1:0", "--ttl"]);
-        command.arg(duration::format(config.ttl));
+        command.arg(format_duration(config.ttl));
         if let Some(workers) = args.server_workers {
             command.args(["--workers", &workers.to_string()]);
         }
