@@ -27,6 +27,7 @@ mod error;
 pub mod keys;
 pub mod scripts;
 mod store;
+pub mod test_server;
 mod unwrapped;
 pub mod users;
 
