@@ -23,6 +23,7 @@
 //! # Ok::<(), sessionlab_redis::RedisStoreError>(())
 //! ```
 
+mod connection;
 mod error;
 pub mod keys;
 pub mod scripts;
@@ -35,7 +36,7 @@ pub mod users;
 pub mod lesson {}
 
 pub use error::RedisStoreError;
-pub use keys::DEFAULT_PREFIX;
-pub use store::{RedisOptions, RedisStore};
+pub use keys::{DEFAULT_PARTITIONS, DEFAULT_PREFIX};
+pub use store::{RedisOptions, RedisStore, SWEEP_BATCH, SweepReport};
 pub use unwrapped::Unwrapped;
 pub use users::{DEFAULT_USERS_PREFIX, DirectoryFull, RedisUsers};

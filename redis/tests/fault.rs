@@ -11,8 +11,8 @@
 mod common;
 
 use sessionlab::{Config, FallibleSessionStore, SessionId, UserId};
-use sessionlab_redis::{RedisOptions, RedisStore, RedisStoreError};
 use sessionlab_redis::test_server::RedisServer;
+use sessionlab_redis::{RedisOptions, RedisStore, RedisStoreError};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -79,7 +79,9 @@ fn assert_service(store: &RedisStore) {
 
 #[test]
 fn a_killed_server_gives_typed_errors_and_service_resumes_when_it_returns() {
-    if !common::can_start_servers("a_killed_server_gives_typed_errors_and_service_resumes_when_it_returns") {
+    if !common::can_start_servers(
+        "a_killed_server_gives_typed_errors_and_service_resumes_when_it_returns",
+    ) {
         return;
     }
     let mut server = RedisServer::start().expect("start redis-server");
@@ -159,7 +161,9 @@ fn the_web_app_answers_503_while_redis_is_down_and_serves_again_after() {
     use sessionlab_web::client::Client;
     use sessionlab_web::server::{RunningServer, ServeConfig};
 
-    if !common::can_start_servers("the_web_app_answers_503_while_redis_is_down_and_serves_again_after") {
+    if !common::can_start_servers(
+        "the_web_app_answers_503_while_redis_is_down_and_serves_again_after",
+    ) {
         return;
     }
     let mut redis = RedisServer::start().expect("start redis-server");

@@ -4,8 +4,8 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use sessionlab::{Config, Occupied, SessionId, SessionStore, Tick, UserId};
-use sessionlab_redis::{RedisOptions, RedisStore, Unwrapped};
 use sessionlab_redis::test_server::{self, RedisServer};
+use sessionlab_redis::{RedisOptions, RedisStore, Unwrapped};
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
