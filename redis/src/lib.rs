@@ -31,6 +31,7 @@ mod store;
 pub mod test_server;
 mod unwrapped;
 pub mod users;
+pub mod wall;
 
 #[doc = include_str!("../README.md")]
 pub mod lesson {}
@@ -40,3 +41,4 @@ pub use keys::{DEFAULT_PARTITIONS, DEFAULT_PREFIX};
 pub use store::{RedisOptions, RedisStore, SWEEP_BATCH, SweepReport};
 pub use unwrapped::Unwrapped;
 pub use users::{DEFAULT_USERS_PREFIX, DirectoryFull, RedisUsers};
+pub use wall::OnWallClock;

@@ -297,6 +297,75 @@ impl RedisStore {
         .transpose()
     }
 
+    /// Runs `script` once per `(id, args)` in one pipeline: one round trip for the lot (per
+    /// master, on a cluster). The first failing call fails the batch; a `CORRUPT` error then
+    /// names no session.
+    fn pipelined<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        calls: impl Iterator<Item = (SessionId, Vec<String>)>,
+    ) -> Result<Vec<T>, RedisStoreError> {
+        let mut pipe = redis::pipe();
+        let mut count = 0;
+        for (id, args) in calls {
+            let partition = self.layout.partition(&id);
+            pipe.cmd("EVALSHA")
+                .arg(script.get_hash())
+                .arg(2)
+                .arg(self.layout.session_key(&id))
+                .arg(self.layout.index_key(partition))
+                .arg(args);
+            count += 1;
+        }
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut connection = self.connection()?;
+        // EVALSHA needs the script in the server's cache; loading is idempotent and cheap.
+        script.load(connection.get())?;
+        pipe.query(connection.get())
+            .map_err(|error| RedisStoreError::from_script(error, || "(in a batch)".to_owned()))
+    }
+
+    /// Inserts many sessions at `now` in one round trip; the answer for each, in order.
+    pub fn try_insert_many(
+        &self,
+        sessions: &[(SessionId, UserId)],
+        now: Tick,
+    ) -> Result<Vec<Result<(), Occupied>>, RedisStoreError> {
+        let now = clamp(now);
+        let (tick, score) = (encode_tick(now), score(now));
+        let stored: Vec<bool> = self.pipelined(
+            &self.scripts.insert,
+            sessions.iter().map(|(id, user)| {
+                let args =
+                    [&user.0.to_string(), &tick, &self.safety_net_ms, &id.to_string(), &score];
+                (*id, args.map(|arg| arg.to_owned()).to_vec())
+            }),
+        )?;
+        Ok(stored.into_iter().map(|stored| if stored { Ok(()) } else { Err(Occupied) }).collect())
+    }
+
+    /// Touches many sessions at `now` in one round trip: what
+    /// [`try_touch`](FallibleSessionStore::try_touch) answers for each, in order.
+    pub fn try_touch_many(
+        &self,
+        ids: &[SessionId],
+        now: Tick,
+    ) -> Result<Vec<Option<UserId>>, RedisStoreError> {
+        let threshold = expiry_threshold(self.ttl, now).map(encode_tick).unwrap_or_default();
+        let stored = clamp(now);
+        let (tick, score) = (encode_tick(stored), score(stored));
+        let users: Vec<Option<Vec<u8>>> = self.pipelined(
+            &self.scripts.touch,
+            ids.iter().map(|id| {
+                let args = [&tick, &threshold, &self.safety_net_ms, &id.to_string(), &score];
+                (*id, args.map(|arg| arg.to_owned()).to_vec())
+            }),
+        )?;
+        ids.iter().zip(users).map(|(id, user)| self.parse_user(id, user)).collect()
+    }
+
     /// Sweeps at `now`, reporting what it removed and what foreign entries it skipped.
     pub fn sweep_report(&self, now: Tick) -> Result<SweepReport, RedisStoreError> {
         let Some(threshold) = expiry_threshold(self.ttl, now) else {
