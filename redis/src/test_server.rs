@@ -13,10 +13,11 @@
 //! [`RedisCluster`] starts a real Redis Cluster of three masters the same way and joins them
 //! with `redis-cli --cluster create`.
 
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// How long a server may take to answer its first `PING`.
@@ -26,6 +27,58 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 pub const INSTALL_HINT: &str = "install Redis (Debian/Ubuntu: apt-get install redis-server; \
                                 macOS: brew install redis) so that redis-server and redis-cli \
                                 are on the PATH";
+
+/// The variable that names a server for the tests to use instead of starting one, e.g.
+/// `redis://127.0.0.1:6390/`.
+pub const URL_VAR: &str = "SESSIONLAB_REDIS_URL";
+
+/// The server a test binary shares: the one [`URL_VAR`] names, else one started on a free
+/// loopback port at the first call (killed when the binary exits), else `None` when
+/// `redis-server` is not installed (after printing, for `test`, how to install it).
+///
+/// # Panics
+///
+/// If `redis-server` is installed but does not start: a broken install must fail, not skip.
+pub fn shared_url(test: &str) -> Option<String> {
+    static SHARED: OnceLock<Option<(String, Option<RedisServer>)>> = OnceLock::new();
+    let shared = SHARED.get_or_init(|| {
+        if let Ok(url) = std::env::var(URL_VAR)
+            && !url.is_empty()
+        {
+            return Some((url, None));
+        }
+        if !binary_available() {
+            return None;
+        }
+        let server = RedisServer::start()
+            .unwrap_or_else(|error| panic!("redis-server is installed but did not start: {error}"));
+        Some((server.url(), Some(server)))
+    });
+    let url = shared.as_ref().map(|(url, _)| url.clone());
+    if url.is_none() {
+        skip_notice(test);
+    }
+    url
+}
+
+/// Whether a test may start servers of its own (`redis-server` is installed); prints, for
+/// `test`, how to install it otherwise.
+pub fn can_start_servers(test: &str) -> bool {
+    let available = binary_available();
+    if !available {
+        skip_notice(test);
+    }
+    available
+}
+
+/// Tells the developer, on the process's stderr (libtest captures `eprintln!` of passing
+/// tests, and a skip must be seen), that `test` did not run and how to make it run.
+pub fn skip_notice(test: &str) {
+    let _ = writeln!(
+        io::stderr().lock(),
+        "{test} did not run: redis-server is not on the PATH; {INSTALL_HINT}"
+    );
+}
 
 /// Whether `redis-server` can be run from the `PATH`.
 pub fn binary_available() -> bool {

@@ -11,6 +11,7 @@
 //! | [`cookie`] | reading the session cookie (total, never panics) and writing `Set-Cookie` |
 //! | [`users`] | user name <-> [`sessionlab::UserId`] |
 //! | [`backend`] | any store behind one type; the hook for remote (fallible) stores |
+//! | [`remote`] | `serve --store redis`: sessions, users and time shared by many processes |
 //! | [`server`] | bind, serve (plain or TLS), shut down |
 //! | [`tls`] | rustls with ring; self-signed certificates; what HTTPS does and does not protect |
 //! | [`client`], [`load`] | the load generator and what it counts |
@@ -26,6 +27,7 @@ pub mod cookie;
 pub mod cpu;
 pub mod duration;
 pub mod load;
+pub mod remote;
 pub mod server;
 pub mod supervise;
 pub mod tls;

@@ -4,65 +4,16 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use sessionlab::{Config, Occupied, SessionId, SessionStore, Tick, UserId};
-use sessionlab_redis::test_server::{self, RedisServer};
+use sessionlab_redis::test_server;
 use sessionlab_redis::{RedisOptions, RedisStore, Unwrapped};
-use std::io::Write;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The variable that names a server to use instead of starting one, e.g.
-/// `redis://127.0.0.1:6390/`.
-pub const URL_VAR: &str = "SESSIONLAB_REDIS_URL";
-
-/// The server this test binary shares: the one `SESSIONLAB_REDIS_URL` names, else one started
-/// on a free loopback port at the first call (and killed when the binary exits), else `None`
-/// when `redis-server` is not installed.
-fn shared_url() -> Option<&'static str> {
-    static SHARED: OnceLock<Option<(String, Option<RedisServer>)>> = OnceLock::new();
-    let shared = SHARED.get_or_init(|| {
-        if let Ok(url) = std::env::var(URL_VAR)
-            && !url.is_empty()
-        {
-            return Some((url, None));
-        }
-        if !test_server::binary_available() {
-            return None;
-        }
-        let server = RedisServer::start()
-            .unwrap_or_else(|error| panic!("redis-server is installed but did not start: {error}"));
-        Some((server.url(), Some(server)))
-    });
-    shared.as_ref().map(|(url, _)| url.as_str())
-}
+pub use sessionlab_redis::test_server::{URL_VAR, can_start_servers};
 
 /// The shared server's URL, or `None` after printing how to install Redis: tests skip only
 /// where `redis-server` is not installed.
 pub fn redis_url(test: &str) -> Option<String> {
-    let url = shared_url().map(str::to_owned);
-    if url.is_none() {
-        skip(test);
-    }
-    url
-}
-
-/// Whether this test may start servers of its own (`redis-server` is installed); prints how to
-/// install it otherwise.
-pub fn can_start_servers(test: &str) -> bool {
-    let available = test_server::binary_available();
-    if !available {
-        skip(test);
-    }
-    available
-}
-
-fn skip(test: &str) {
-    // Straight to the process's stderr: libtest captures `eprintln!` of passing tests, and a
-    // skip must be seen.
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "{test} did not run: redis-server is not on the PATH; {}",
-        test_server::INSTALL_HINT
-    );
+    test_server::shared_url(test)
 }
 
 /// Returns from the test, saying why, when Redis is not installed.

@@ -1,0 +1,207 @@
+//! The web app over Redis: sessions shared by several servers, in one process and in several.
+//!
+//! Each test uses a real `redis-server`: the one this test binary starts on a free loopback
+//! port (or the one `SESSIONLAB_REDIS_URL` names), or one of its own where it must kill it.
+//! Only where `redis-server` is not installed do the tests skip, saying how to install it.
+
+use sessionlab::SessionId;
+use sessionlab::sweeper::Clock;
+use sessionlab_redis::test_server::{self, RedisServer};
+use sessionlab_redis::{RedisOptions, RedisStore};
+use sessionlab_web::client::Client;
+use sessionlab_web::remote::{self, RedisSetup};
+use sessionlab_web::server::{RunningServer, ServeConfig};
+use sessionlab_web::supervise::ServerChild;
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_sessionlab-web");
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A setup on its own key prefixes, so tests never see each other's sessions or users.
+fn setup(url: &str, test: &str) -> RedisSetup {
+    let run = SessionId::generate();
+    RedisSetup {
+        options: RedisOptions::default().with_prefix(format!("sessionlab-test:{test}:{run}:")),
+        users_prefix: format!("sessionlab-test:{test}:{run}:users:"),
+        ..RedisSetup::new(url)
+    }
+}
+
+fn client(addr: SocketAddr) -> Client<TcpStream> {
+    Client::connect(addr, TIMEOUT).expect("connect to the web server")
+}
+
+fn login(addr: SocketAddr, name: &str) -> String {
+    let answer = client(addr).post("/login", None, format!("user={name}").as_bytes()).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.cookie("session").expect("login sets the session cookie").to_owned()
+}
+
+fn me(addr: SocketAddr, session: &str) -> (u16, String) {
+    let answer = client(addr).get("/me", Some(session)).unwrap();
+    (answer.status, answer.text())
+}
+
+fn logout(addr: SocketAddr, session: &str) -> u16 {
+    client(addr).post("/logout", Some(session), b"").unwrap().status
+}
+
+fn ok(name: &str) -> (u16, String) {
+    (200, format!("you are {name}\n"))
+}
+
+fn in_process_server(setup: &RedisSetup, ttl: Duration, clock: Clock) -> RunningServer {
+    let backend = remote::redis_backend(setup, ttl, clock.now()).expect("connect to redis");
+    let config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), ttl);
+    RunningServer::start(&config, backend, clock).expect("start the web app")
+}
+
+#[test]
+fn two_web_servers_share_sessions_through_one_redis() {
+    let Some(url) = test_server::shared_url("two_web_servers_share_sessions_through_one_redis")
+    else {
+        return;
+    };
+    let setup = setup(&url, "two-servers");
+    let ttl = Duration::from_secs(60);
+    // Each server has its own clock (started apart, as two machines' would be): the backends
+    // put both on the wall clock.
+    let a = in_process_server(&setup, ttl, Clock::start());
+    std::thread::sleep(Duration::from_millis(50));
+    let b = in_process_server(&setup, ttl, Clock::start());
+    let (a, b) = (a.addr(), b.addr());
+    assert_ne!(a.port(), b.port());
+
+    // B meets bob first, A meets alice first: with a registry per server both would be user 0,
+    // and B would call alice's session bob's.
+    let bob = login(b, "bob");
+    let alice = login(a, "alice");
+    assert_eq!(me(a, &alice), ok("alice"));
+    assert_eq!(me(b, &alice), ok("alice"), "a session created through A is visible through B");
+
+    assert_eq!(logout(b, &alice), 200);
+    assert_eq!(me(a, &alice).0, 401, "a logout on B is seen by A");
+    assert_eq!(me(b, &alice).0, 401);
+
+    assert_eq!(me(a, &bob), ok("bob"), "and the other way round");
+    assert_eq!(logout(a, &bob), 200);
+    assert_eq!(me(b, &bob).0, 401, "a logout on A is seen by B");
+    clear(&setup);
+}
+
+fn clear(setup: &RedisSetup) {
+    let store =
+        RedisStore::connect_with(&setup.url, &sessionlab::Config::new(1), setup.options.clone())
+            .expect("connect");
+    store.clear().expect("clear");
+    sessionlab_redis::RedisUsers::new(&store, &setup.users_prefix, 1).clear().expect("clear users");
+}
+
+#[test]
+fn the_web_app_answers_503_while_redis_is_down_and_serves_again_after() {
+    if !test_server::can_start_servers(
+        "the_web_app_answers_503_while_redis_is_down_and_serves_again_after",
+    ) {
+        return;
+    }
+    let mut redis = RedisServer::start().expect("start redis-server");
+    let mut setup = setup(&redis.url(), "503");
+    setup.options.connect_timeout = Duration::from_millis(300);
+    setup.options.io_timeout = Duration::from_millis(500);
+    let web = in_process_server(&setup, Duration::from_secs(60), Clock::start());
+    let web = web.addr();
+    let alice = login(web, "alice");
+    assert_eq!(me(web, &alice), ok("alice"));
+
+    redis.kill();
+    assert_eq!(me(web, &alice).0, 503);
+    assert_eq!(client(web).post("/login", None, b"user=bob").unwrap().status, 503);
+    assert_eq!(logout(web, &alice), 503);
+
+    redis.restart().expect("restart redis-server");
+    let deadline = Instant::now() + TIMEOUT;
+    let bob = loop {
+        let answer = client(web).post("/login", None, b"user=bob").unwrap();
+        if answer.status == 200 {
+            break answer.cookie("session").expect("cookie").to_owned();
+        }
+        assert_eq!(answer.status, 503, "{}", answer.text());
+        assert!(Instant::now() < deadline, "the app never recovered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(me(web, &bob), ok("bob"));
+    // The restarted server kept no data: alice's session is gone (401), not an error.
+    assert_eq!(me(web, &alice).0, 401);
+}
+
+/// A `serve --store redis` process, stopped when dropped.
+struct ServeProcess(Option<ServerChild>);
+
+impl ServeProcess {
+    fn start(url: &str, ttl: &str, clock_offset_ms: i64, setup: &RedisSetup) -> Self {
+        let mut command = Command::new(EXE);
+        command.args(["serve", "--store", "redis", "--redis-url", url, "--addr", "127.0.0.1:0"]);
+        command.args(["--ttl", ttl, "--clock-offset-ms", &clock_offset_ms.to_string()]);
+        command.args(["--redis-prefix", &setup.options.prefix]);
+        command.args(["--redis-users-prefix", &setup.users_prefix]);
+        Self(Some(ServerChild::spawn(command, TIMEOUT).expect("start a serve process")))
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.0.as_ref().expect("running").addr()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            let _ = child.finish(None);
+        }
+    }
+}
+
+#[test]
+fn two_serve_processes_with_skewed_clocks_share_sessions_within_the_tolerance() {
+    let test = "two_serve_processes_with_skewed_clocks_share_sessions_within_the_tolerance";
+    let Some(url) = test_server::shared_url(test) else {
+        return;
+    };
+    let setup = setup(&url, "two-processes");
+    // ttl 3 s; B's clock runs 750 ms behind A's (a quarter of the ttl), and B starts a second
+    // after A, so without a shared time base their ticks would be a second apart as well.
+    let ttl = Duration::from_secs(3);
+    let a = ServeProcess::start(&url, "3s", 0, &setup);
+    std::thread::sleep(Duration::from_secs(1));
+    let b = ServeProcess::start(&url, "3s", -750, &setup);
+    let (a, b) = (a.addr(), b.addr());
+
+    let alice = login(a, "alice");
+    assert_eq!(me(b, &alice), ok("alice"), "a session created by A is seen by B");
+    // Alice keeps using B only, for longer than a ttl, while logouts on A make A sweep (at A's
+    // time, 750 ms ahead of B's): B's lagging touches must still keep her alive for A.
+    let started = Instant::now();
+    while started.elapsed() < ttl + Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(me(b, &alice), ok("alice"), "after {:?}", started.elapsed());
+        let carol = login(a, "carol");
+        assert_eq!(logout(a, &carol), 200);
+    }
+    assert_eq!(me(a, &alice), ok("alice"), "A sees B's touches");
+
+    // Then alice goes idle. Past ttl + skew (+ slack for a loaded machine), a sweep by either
+    // process removes her session.
+    std::thread::sleep(ttl + Duration::from_millis(750 + 500));
+    let carol = login(b, "carol");
+    assert_eq!(logout(b, &carol), 200, "a logout on B: B sweeps");
+    let deadline = Instant::now() + TIMEOUT;
+    while me(a, &alice).0 != 401 {
+        assert!(Instant::now() < deadline, "alice's idle session was never swept");
+        let carol = login(a, "carol");
+        assert_eq!(logout(a, &carol), 200);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(me(b, &alice).0, 401, "expired for both");
+    clear(&setup);
+}
