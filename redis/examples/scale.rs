@@ -122,30 +122,56 @@ struct Sweeps {
     best: Duration,
     median: Duration,
     none_due: Duration,
+    /// The Redis server's main-thread CPU time for the median sweep, when known.
+    server_cpu: Option<Duration>,
 }
 
-fn sweeps(fill: impl Fn(&[(SessionId, UserId)], u64), sweep: impl Fn(u64) -> usize) -> Sweeps {
+/// The Redis server's main-thread CPU time so far (`INFO cpu`), on a single server: what the
+/// server spent, whoever else the shared machine was running meanwhile.
+fn server_cpu(url: &str) -> Option<Duration> {
+    let mut connection = redis::Client::open(url).ok()?.get_connection().ok()?;
+    let info: String = redis::cmd("INFO").arg("cpu").query(&mut connection).ok()?;
+    let field = |name: &str| -> Option<f64> {
+        info.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
+    };
+    let seconds = field("used_cpu_user_main_thread")? + field("used_cpu_sys_main_thread")?;
+    Some(Duration::from_secs_f64(seconds))
+}
+
+fn sweeps(
+    fill: impl Fn(&[(SessionId, UserId)], u64),
+    sweep: impl Fn(u64) -> usize,
+    cpu: impl Fn() -> Option<Duration>,
+) -> Sweeps {
     let live: Vec<(SessionId, UserId)> =
         (EXPIRED..SESSIONS).map(|i| (SessionId::generate(), UserId(i))).collect();
     for chunk in live.chunks(1_000) {
         fill(chunk, 10 * TTL);
     }
     let mut times = Vec::new();
+    let mut cpu_times = Vec::new();
     for round in 0..SWEEPS as u64 {
         let old: Vec<(SessionId, UserId)> =
             (0..EXPIRED).map(|i| (SessionId::generate(), UserId(i))).collect();
         fill(&old, 9 * TTL + round);
+        let cpu_before = cpu();
         let started = Instant::now();
         // Due: the old ones (born at 9 ttl + round), not the live (born at 10 ttl).
         let removed = sweep(10 * TTL + round);
         times.push(started.elapsed());
+        if let (Some(before), Some(after)) = (cpu_before, cpu()) {
+            cpu_times.push(after.saturating_sub(before));
+        }
         assert_eq!(removed, EXPIRED as usize, "round {round}");
     }
     let started = Instant::now();
     assert_eq!(sweep(10 * TTL + SWEEPS as u64), 0);
     let none_due = started.elapsed();
     times.sort();
-    Sweeps { best: times[0], median: times[times.len() / 2], none_due }
+    cpu_times.sort();
+    let server_cpu = cpu_times.get(cpu_times.len() / 2).copied();
+    Sweeps { best: times[0], median: times[times.len() / 2], none_due, server_cpu }
 }
 
 fn micros(d: Duration) -> String {
@@ -232,6 +258,7 @@ fn main() {
             }
         },
         |now| sharded.sweep(now),
+        || None,
     );
     let memory_fill = started.elapsed();
     let started = Instant::now();
@@ -241,6 +268,7 @@ fn main() {
             assert!(answers.iter().all(Result::is_ok));
         },
         |now| redis.try_sweep(now).expect("sweep"),
+        || if redis.is_cluster() { None } else { server_cpu(&url) },
     );
     let remote_fill = started.elapsed();
     println!(
@@ -257,6 +285,19 @@ fn main() {
         "redis / sharded sweep: best {:.1}x, median {:.1}x (target: at most 20x)",
         ratio(remote.best, memory.best),
         ratio(remote.median, memory.median)
+    );
+    if let Some(cpu) = remote.server_cpu {
+        println!(
+            "redis server CPU in the median sweep: {} ({:.1}x the sharded median sweep's wall \
+             time): the part of the sweep that is the server's work, not the machine's queue",
+            millis(cpu),
+            ratio(cpu, memory.median)
+        );
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average during the run: {}",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
     redis.clear().expect("clear");
 }

@@ -367,6 +367,10 @@ impl RedisStore {
     }
 
     /// Sweeps at `now`, reporting what it removed and what foreign entries it skipped.
+    ///
+    /// Each round sends one batch script per partition that still has candidates, all in one
+    /// pipeline (one round trip; on a cluster, one per master): a sweep with nothing expired
+    /// costs one round trip, whatever the number of sessions.
     pub fn sweep_report(&self, now: Tick) -> Result<SweepReport, RedisStoreError> {
         let Some(threshold) = expiry_threshold(self.ttl, now) else {
             return Ok(SweepReport::default()); // nothing can be expired yet
@@ -374,30 +378,48 @@ impl RedisStore {
         let (max_score, threshold) = (score(threshold), encode_tick(threshold));
         let mut connection = self.connection()?;
         let mut report = SweepReport::default();
-        for partition in 0..self.layout.partitions() {
-            let (index, start) =
-                (self.layout.index_key(partition), self.layout.session_key_start(partition));
-            // Candidates kept (not expired, their score rounding to the threshold's) stay at
-            // the head of the range: later batches skip past them.
-            let mut kept = 0usize;
-            loop {
-                let (removed, examined, kept_now, foreign): (usize, usize, usize, usize) = self
-                    .scripts
-                    .sweep
-                    .key(&index)
+        // Per partition still to sweep: candidates kept so far (not expired, their score
+        // rounding to the threshold's). They stay at the head of the range: later batches
+        // skip past them.
+        let mut pending: Vec<(u16, usize)> =
+            (0..self.layout.partitions()).map(|partition| (partition, 0)).collect();
+        while !pending.is_empty() {
+            let mut pipe = redis::pipe();
+            for &(partition, kept) in &pending {
+                pipe.cmd("EVALSHA")
+                    .arg(self.scripts.sweep.get_hash())
+                    .arg(1)
+                    .arg(self.layout.index_key(partition))
                     .arg(&threshold)
                     .arg(&max_score)
                     .arg(kept)
                     .arg(SWEEP_BATCH)
-                    .arg(&start)
-                    .invoke(connection.get())?;
+                    .arg(self.layout.session_key_start(partition));
+            }
+            let answers: Vec<(usize, usize, usize, usize)> = match pipe.query(connection.get()) {
+                Err(error)
+                    if error.kind()
+                        == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                {
+                    // A restarted server (or a new master) has an empty script cache. A sweep
+                    // batch is idempotent, so running the pipeline again after loading is
+                    // safe even where part of it ran.
+                    self.scripts.sweep.load(connection.get())?;
+                    pipe.query(connection.get())?
+                }
+                other => other?,
+            };
+            let mut next = Vec::new();
+            for (&(partition, kept), (removed, examined, kept_now, foreign)) in
+                pending.iter().zip(answers)
+            {
                 report.removed += removed;
                 report.foreign += foreign;
-                kept += kept_now;
-                if examined < SWEEP_BATCH {
-                    break;
+                if examined >= SWEEP_BATCH {
+                    next.push((partition, kept + kept_now));
                 }
             }
+            pending = next;
         }
         self.foreign.fetch_add(report.foreign as u64, Ordering::Relaxed);
         Ok(report)
