@@ -8,7 +8,7 @@
 use crate::error::RedisStoreError;
 use r2d2::{CustomizeConnection, Pool, PooledConnection};
 use redis::cluster::ClusterClient;
-use redis::{Client, ConnectionLike};
+use redis::{Client, Cmd, ConnectionLike, FromRedisValue, RedisResult};
 use std::time::Duration;
 
 /// A pool of connections to one server or to a cluster.
@@ -30,6 +30,24 @@ impl Connection {
         match self {
             Self::Single(connection) => &mut **connection,
             Self::Cluster(connection) => &mut **connection,
+        }
+    }
+
+    /// Runs `commands` and returns their answers in order: in one pipeline (one round trip) on
+    /// a single server; one by one on a cluster, whose pipelines refuse `EVALSHA`. The first
+    /// failing command fails the batch.
+    pub(crate) fn batch<T: FromRedisValue>(&mut self, commands: Vec<Cmd>) -> RedisResult<Vec<T>> {
+        match self {
+            Self::Single(connection) => {
+                let mut pipe = redis::pipe();
+                for command in commands {
+                    pipe.add_command(command);
+                }
+                pipe.query(&mut **connection)
+            }
+            Self::Cluster(connection) => {
+                commands.iter().map(|command| command.query(&mut **connection)).collect()
+            }
         }
     }
 }

@@ -53,7 +53,7 @@ use crate::keys::{
     DEFAULT_PARTITIONS, DEFAULT_PREFIX, Layout, encode_tick, expiry_threshold, score,
 };
 use crate::scripts::Scripts;
-use redis::Script;
+use redis::{Cmd, Script};
 use sessionlab::session::Activity;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, Tick, UserId};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -305,25 +305,27 @@ impl RedisStore {
         script: &Script,
         calls: impl Iterator<Item = (SessionId, Vec<String>)>,
     ) -> Result<Vec<T>, RedisStoreError> {
-        let mut pipe = redis::pipe();
-        let mut count = 0;
-        for (id, args) in calls {
-            let partition = self.layout.partition(&id);
-            pipe.cmd("EVALSHA")
-                .arg(script.get_hash())
-                .arg(2)
-                .arg(self.layout.session_key(&id))
-                .arg(self.layout.index_key(partition))
-                .arg(args);
-            count += 1;
-        }
-        if count == 0 {
+        let commands: Vec<Cmd> = calls
+            .map(|(id, args)| {
+                let partition = self.layout.partition(&id);
+                let mut command = redis::cmd("EVALSHA");
+                command
+                    .arg(script.get_hash())
+                    .arg(2)
+                    .arg(self.layout.session_key(&id))
+                    .arg(self.layout.index_key(partition))
+                    .arg(args);
+                command
+            })
+            .collect();
+        if commands.is_empty() {
             return Ok(Vec::new());
         }
         let mut connection = self.connection()?;
         // EVALSHA needs the script in the server's cache; loading is idempotent and cheap.
         script.load(connection.get())?;
-        pipe.query(connection.get())
+        connection
+            .batch(commands)
             .map_err(|error| RedisStoreError::from_script(error, || "(in a batch)".to_owned()))
     }
 
@@ -384,19 +386,25 @@ impl RedisStore {
         let mut pending: Vec<(u16, usize)> =
             (0..self.layout.partitions()).map(|partition| (partition, 0)).collect();
         while !pending.is_empty() {
-            let mut pipe = redis::pipe();
-            for &(partition, kept) in &pending {
-                pipe.cmd("EVALSHA")
-                    .arg(self.scripts.sweep.get_hash())
-                    .arg(1)
-                    .arg(self.layout.index_key(partition))
-                    .arg(&threshold)
-                    .arg(&max_score)
-                    .arg(kept)
-                    .arg(SWEEP_BATCH)
-                    .arg(self.layout.session_key_start(partition));
-            }
-            let answers: Vec<(usize, usize, usize, usize)> = match pipe.query(connection.get()) {
+            let batch = || {
+                pending
+                    .iter()
+                    .map(|&(partition, kept)| {
+                        let mut command = redis::cmd("EVALSHA");
+                        command
+                            .arg(self.scripts.sweep.get_hash())
+                            .arg(1)
+                            .arg(self.layout.index_key(partition))
+                            .arg(&threshold)
+                            .arg(&max_score)
+                            .arg(kept)
+                            .arg(SWEEP_BATCH)
+                            .arg(self.layout.session_key_start(partition));
+                        command
+                    })
+                    .collect::<Vec<Cmd>>()
+            };
+            let answers: Vec<(usize, usize, usize, usize)> = match connection.batch(batch()) {
                 Err(error)
                     if error.kind()
                         == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
@@ -405,7 +413,7 @@ impl RedisStore {
                     // batch is idempotent, so running the pipeline again after loading is
                     // safe even where part of it ran.
                     self.scripts.sweep.load(connection.get())?;
-                    pipe.query(connection.get())?
+                    connection.batch(batch())?
                 }
                 other => other?,
             };
@@ -487,11 +495,15 @@ impl FallibleSessionStore for RedisStore {
 
     fn try_len(&self) -> Result<usize, Self::Error> {
         let mut connection = self.connection()?;
-        let mut pipe = redis::pipe();
-        for partition in 0..self.layout.partitions() {
-            pipe.zcard(self.layout.index_key(partition));
-        }
-        let counts: Vec<usize> = pipe.query(connection.get())?;
+        let counts: Vec<usize> = connection.batch(
+            (0..self.layout.partitions())
+                .map(|partition| {
+                    let mut command = redis::cmd("ZCARD");
+                    command.arg(self.layout.index_key(partition));
+                    command
+                })
+                .collect(),
+        )?;
         Ok(counts.into_iter().sum())
     }
 }

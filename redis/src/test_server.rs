@@ -61,6 +61,31 @@ pub fn shared_url(test: &str) -> Option<String> {
     url
 }
 
+/// The cluster a test binary shares: three masters started at the first call (killed when the
+/// binary exits), as a seed-node URL list; `None` when `redis-server` is not installed (after
+/// printing, for `test`, how to install it).
+///
+/// # Panics
+///
+/// If `redis-server` is installed but the cluster does not form.
+pub fn shared_cluster_urls(test: &str) -> Option<String> {
+    static SHARED: OnceLock<Option<(String, RedisCluster)>> = OnceLock::new();
+    let shared = SHARED.get_or_init(|| {
+        if !binary_available() {
+            return None;
+        }
+        let cluster = RedisCluster::start().unwrap_or_else(|error| {
+            panic!("redis-server is installed but no cluster formed: {error}")
+        });
+        Some((cluster.urls(), cluster))
+    });
+    let urls = shared.as_ref().map(|(urls, _)| urls.clone());
+    if urls.is_none() {
+        skip_notice(test);
+    }
+    urls
+}
+
 /// Whether a test may start servers of its own (`redis-server` is installed); prints, for
 /// `test`, how to install it otherwise.
 pub fn can_start_servers(test: &str) -> bool {

@@ -11,7 +11,7 @@
 mod common;
 
 use sessionlab::{Config, FallibleSessionStore, SessionId, UserId};
-use sessionlab_redis::test_server::RedisServer;
+use sessionlab_redis::test_server::{self, RedisCluster, RedisServer};
 use sessionlab_redis::{RedisOptions, RedisStore, RedisStoreError};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -79,7 +79,7 @@ fn assert_service(store: &RedisStore) {
 
 #[test]
 fn a_killed_server_gives_typed_errors_and_service_resumes_when_it_returns() {
-    if !common::can_start_servers(
+    if !test_server::can_start_servers(
         "a_killed_server_gives_typed_errors_and_service_resumes_when_it_returns",
     ) {
         return;
@@ -135,7 +135,7 @@ fn a_killed_server_gives_typed_errors_and_service_resumes_when_it_returns() {
 
 #[test]
 fn a_frozen_server_times_out_and_recovers() {
-    if !common::can_start_servers("a_frozen_server_times_out_and_recovers") {
+    if !test_server::can_start_servers("a_frozen_server_times_out_and_recovers") {
         return;
     }
     let server = RedisServer::start().expect("start redis-server");
@@ -151,5 +151,72 @@ fn a_frozen_server_times_out_and_recovers() {
     // The late reply to the timed-out touch must not be taken as the answer to a later call.
     assert_eq!(store.try_remove(&id).expect("remove"), Some(UserId(8)));
     assert_eq!(store.try_remove(&id).expect("remove"), None);
+    assert_service(&store);
+}
+
+#[test]
+fn a_killed_cluster_master_gives_typed_errors_and_its_restart_resumes_service() {
+    let test = "a_killed_cluster_master_gives_typed_errors_and_its_restart_resumes_service";
+    if !test_server::can_start_servers(test) {
+        return;
+    }
+    let mut cluster = RedisCluster::start().expect("start a 3-master cluster");
+    let store = RedisStore::connect_with(&cluster.urls(), &Config::new(1_000), fault_options())
+        .expect("connect to the test's own cluster");
+    let users: Vec<(SessionId, UserId)> =
+        (0..60).map(|n| (store.try_create(UserId(n), 0).expect("create"), UserId(n))).collect();
+    // The master that owns the first session's partition: the one that answers for its key
+    // instead of redirecting (MOVED).
+    let key = store.key(&users[0].0);
+    let owner = cluster
+        .masters()
+        .iter()
+        .position(|master| {
+            redis::Client::open(master.url())
+                .and_then(|client| client.get_connection())
+                .and_then(|mut c| redis::cmd("EXISTS").arg(&key).query::<i64>(&mut c))
+                .is_ok()
+        })
+        .expect("some master owns the key");
+    cluster.masters()[owner].kill();
+
+    // While it is down: every call answers correctly or fails with a connection error, within
+    // the timeouts; the dead master's sessions fail.
+    let started = Instant::now();
+    assert_unavailable("touch on the dead master", store.try_touch(&users[0].0, 1));
+    for (id, user) in &users {
+        match store.try_touch(id, 1) {
+            Ok(answer) => assert_eq!(answer, Some(*user), "a wrong answer during the outage"),
+            Err(error) => assert!(error.is_connection_error(), "during the outage: {error}"),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(60), "calls hung: {:?}", started.elapsed());
+
+    cluster.masters()[owner].restart().expect("restart the master");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match store.try_touch(&users[0].0, 2) {
+            Ok(answer) => {
+                // Without persistence the restarted master is empty: its sessions are gone.
+                assert_eq!(answer, None, "a session of the killed master came back");
+                break;
+            }
+            Err(error) => {
+                assert!(error.is_connection_error(), "after the restart: {error}");
+                assert!(Instant::now() < deadline, "service never resumed: {error}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    let survivors = users
+        .iter()
+        .filter(|(id, user)| {
+            let answer = store.try_touch(id, 3).expect("touch after recovery");
+            assert!(answer.is_none() || answer == Some(*user), "a wrong user after recovery");
+            answer.is_some()
+        })
+        .count();
+    println!("{survivors} of {} sessions survived the master's crash", users.len());
+    assert!(survivors < users.len(), "the killed master's sessions cannot survive");
     assert_service(&store);
 }

@@ -8,7 +8,7 @@ use sessionlab_redis::test_server;
 use sessionlab_redis::{RedisOptions, RedisStore, Unwrapped};
 use std::time::Duration;
 
-pub use sessionlab_redis::test_server::{URL_VAR, can_start_servers};
+use sessionlab_redis::test_server::URL_VAR;
 
 /// The shared server's URL, or `None` after printing how to install Redis: tests skip only
 /// where `redis-server` is not installed.
