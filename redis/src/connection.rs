@@ -19,6 +19,8 @@ pub(crate) enum Connections {
 }
 
 /// One connection taken from [`Connections`], returned to the pool when dropped.
+// It lives on the stack for one call; boxing the cluster variant would allocate per call.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Connection {
     Single(PooledConnection<Client>),
     Cluster(PooledConnection<ClusterClient>),
