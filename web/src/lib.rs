@@ -15,6 +15,7 @@
 //! | [`server`] | bind, serve (plain or TLS), shut down |
 //! | [`tls`] | rustls with ring; self-signed certificates; what HTTPS does and does not protect |
 //! | [`client`], [`load`] | the load generator and what it counts |
+//! | [`spread`] | load spread over several servers sharing a store, with faults |
 //! | [`supervise`] | the server in a child process, for stores that crash or hang it |
 //! | [`cpu`] | where a run's CPU time goes |
 //!
@@ -29,6 +30,7 @@ pub mod duration;
 pub mod load;
 pub mod remote;
 pub mod server;
+pub mod spread;
 pub mod supervise;
 pub mod tls;
 pub mod users;

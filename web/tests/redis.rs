@@ -205,3 +205,108 @@ fn two_serve_processes_with_skewed_clocks_share_sessions_within_the_tolerance() 
     assert_eq!(me(b, &alice).0, 401, "expired for both");
     clear(&setup);
 }
+
+/// The issue's operator test: a Redis, three `serve` processes, load spread over all three;
+/// mid-run one server is killed, later Redis is killed and restarted.
+///
+/// This Redis persists every write (`appendfsync always`), as a production one would: a Redis
+/// that restarts empty loses the user directory, and a login whose name was interned before
+/// the restart and whose session was stored after it then names a user id that the fresh
+/// directory gives to someone else (an earlier run of this test without persistence saw one
+/// such wrong user in 120,000 requests). See redis/README.md, "Failures".
+#[test]
+fn three_serve_processes_over_one_redis_survive_a_killed_server_and_a_redis_restart() {
+    use sessionlab_web::load::LoadConfig;
+    use sessionlab_web::spread;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let test = "three_serve_processes_over_one_redis_survive_a_killed_server_and_a_redis_restart";
+    if !test_server::can_start_servers(test) {
+        return;
+    }
+    const REQUESTS: u64 = 120_000;
+    let mut redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"])
+        .expect("start redis-server");
+    let url = redis.url();
+    let setup = setup(&url, "three-processes");
+    let mut servers: Vec<ServeProcess> =
+        (0..3).map(|_| ServeProcess::start(&url, "5s", 0, &setup)).collect();
+    let targets: Vec<SocketAddr> = servers.iter().map(ServeProcess::addr).collect();
+    let config = LoadConfig {
+        threads: 4,
+        requests: REQUESTS,
+        touches: 4,
+        max_time: Duration::from_secs(240),
+        ttl: Duration::from_secs(5),
+        abandon_every: 10,
+        io_timeout: Duration::from_secs(5),
+    };
+    let (epoch, progress) = (AtomicU64::new(0), AtomicU64::new(0));
+    let wait_for = |requests: u64| {
+        while progress.load(Ordering::Relaxed) < requests {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let (report, killed_at, outage) = std::thread::scope(|s| {
+        let load = s.spawn(|| spread::run(&targets, &config, &epoch, &progress));
+        // A third of the way: the second server dies (SIGKILL), its clients move on.
+        wait_for(REQUESTS / 3);
+        let killed_at = progress.load(Ordering::Relaxed);
+        drop(servers.remove(1));
+        // Two thirds of the way: Redis dies (SIGKILL) and comes back a second later, with
+        // every acknowledged write from its append-only file.
+        wait_for(2 * REQUESTS / 3);
+        epoch.fetch_add(1, Ordering::SeqCst);
+        redis.kill();
+        let down = Instant::now();
+        std::thread::sleep(Duration::from_secs(1));
+        redis.restart().expect("restart redis-server");
+        let outage = down.elapsed();
+        let report = load.join().expect("the load thread").expect("the load ran");
+        (report, killed_at, outage)
+    });
+    println!(
+        "{} requests in {:.1} s over 3 servers ({:?} per server; the second killed after {killed_at}), \
+         {} flows; lost {}, resurrected {}, wrongly expired {}, wrong user {}, unexpected {}; \
+         {} answers named the user by number (directory down); \
+         during faults: {} refused connections, {} interrupted requests, {} answers 503 during \
+         a {:.1} s Redis outage, {} sessions lost in the outage",
+        report.requests,
+        report.elapsed.as_secs_f64(),
+        report.per_target,
+        report.flows,
+        report.lost,
+        report.resurrected,
+        report.wrongly_expired,
+        report.wrong_user,
+        report.unexpected,
+        report.unnamed,
+        report.refused,
+        report.interrupted,
+        report.unavailable,
+        outage.as_secs_f64(),
+        report.lost_in_outage,
+    );
+    // Not asserted: `unnamed`. During the outage a `/me` whose touch reached Redis just before
+    // it died can fail to read the user's name just after, and the app then answers 200
+    // `you are <number>` (web/src/app.rs, `display_name`, which cannot tell a lost name from
+    // an unreachable directory). That is the web app's to fix (a 503 there); it is counted and
+    // printed here so the number is seen.
+    assert!(report.is_correct(), "wrong answers: {report:?}");
+    assert!(report.requests >= 100_000, "only {} requests answered", report.requests);
+    assert!(report.per_target.iter().all(|&n| n > 0), "every server served: {report:?}");
+    assert!(report.unavailable > 0, "the Redis outage was never seen as 503");
+    assert_eq!(report.lost_in_outage, 0, "a persistent Redis loses no session in a restart");
+    // The survivors kept serving after the second server died, so it served least.
+    assert!(
+        report.per_target[1] < report.per_target[0].min(report.per_target[2]),
+        "the killed server kept answering: {:?}",
+        report.per_target
+    );
+    // After the restart, service resumed on both survivors.
+    for server in &servers {
+        let alice = login(server.addr(), "alice");
+        assert_eq!(me(server.addr(), &alice), ok("alice"));
+    }
+    clear(&setup);
+}
