@@ -60,6 +60,8 @@ pub struct SpreadReport {
     pub unexpected: u64,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// The first wrong answer: what was asked, what was expected, what came.
+    pub first_wrong: Option<String>,
 }
 
 impl SpreadReport {
@@ -79,6 +81,9 @@ impl SpreadReport {
         self.interrupted += other.interrupted;
         self.refused += other.refused;
         self.unexpected += other.unexpected;
+        if self.first_wrong.is_none() {
+            self.first_wrong.clone_from(&other.first_wrong);
+        }
     }
 
     /// Whether no answer was wrong: nothing lost, resurrected, wrongly expired, mixed up or
@@ -271,6 +276,11 @@ impl Worker<'_> {
                 }
                 200 => {
                     self.report.wrong_user += 1;
+                    let what = if logout { "logout" } else { "me" };
+                    let came = String::from_utf8_lossy(&answer.body).into_owned();
+                    self.report.first_wrong.get_or_insert_with(|| {
+                        format!("{what} #{touch}: expected {expected:?}, got 200 {came:?}")
+                    });
                     return;
                 }
                 503 => {
