@@ -29,3 +29,15 @@ end
 local function corrupt(what)
   error({err = 'CORRUPT ' .. what})
 end
+
+-- Whether the session key holds a hash (a session): false when there is no key at all, a
+-- CORRUPT error when it holds something else.
+local function is_session(key)
+  local kind = redis.call('TYPE', key).ok
+  if kind == 'hash' then
+    return true
+  elseif kind == 'none' then
+    return false
+  end
+  corrupt('is not a hash')
+end

@@ -3,10 +3,7 @@
 -- ARGV[2] the expiry threshold (padded tick: a session last active at or before it is expired
 -- at now; '' when nothing can be), ARGV[3] safety-net ms, ARGV[4] the session id, ARGV[5] now
 -- as a score. Returns the user, or nil.
-if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then
-  if redis.call('EXISTS', KEYS[1]) == 1 then
-    corrupt('is not a hash')
-  end
+if not is_session(KEYS[1]) then
   return false
 end
 local fields = redis.call('HMGET', KEYS[1], 'user', 'last')
