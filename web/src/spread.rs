@@ -181,7 +181,8 @@ impl Worker<'_> {
     fn flows(&mut self) {
         let mut flow = 0u64;
         while Instant::now() < self.deadline {
-            let abandons = self.config.abandon_every > 0 && flow % self.config.abandon_every == 0;
+            let abandons =
+                self.config.abandon_every > 0 && flow.is_multiple_of(self.config.abandon_every);
             let cost = self.config.touches as u64 + if abandons { 1 } else { 3 };
             if self.budget.fetch_add(cost, Ordering::Relaxed) >= self.config.requests {
                 break;
