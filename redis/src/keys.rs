@@ -35,7 +35,7 @@
 //! candidates that rounding lets in (possible only above 2^53, where Unix milliseconds will not
 //! be for 285,000 years).
 
-use sessionlab::session::is_expired;
+use sessionlab::activity::is_expired;
 use sessionlab::{SessionId, Tick};
 
 /// The key prefix a store uses unless told otherwise.

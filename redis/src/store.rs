@@ -54,7 +54,7 @@ use crate::keys::{
 };
 use crate::scripts::Scripts;
 use redis::{Cmd, Script};
-use sessionlab::session::Activity;
+use sessionlab::activity::Activity;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, Tick, UserId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! Only where `redis-server` is not installed do the tests skip, saying how to install it.
 
 use sessionlab::SessionId;
-use sessionlab::sweeper::Clock;
+use sessionlab::time::Clock;
 use sessionlab_redis::test_server::{self, RedisServer};
 use sessionlab_redis::{RedisOptions, RedisStore};
 use sessionlab_web::client::Client;
