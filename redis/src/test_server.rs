@@ -116,9 +116,22 @@ pub fn binary_available() -> bool {
         .is_ok_and(|status| status.success())
 }
 
-/// A loopback port that was free a moment ago (the OS picks it). Another process may take it
-/// before the caller binds it; [`RedisServer::start`] retries on a fresh port when that happens.
+/// A loopback port that was free a moment ago, chosen at random **below the kernel's
+/// ephemeral range** (20000-32767; Linux hands out 32768-60999 to `bind(0)` and outgoing
+/// connections). A server that is killed and restarted must get its port back: a port from the
+/// ephemeral range could meanwhile be handed to any other process, even another test's Redis,
+/// which would then answer in its place. Another process may still take the port before the
+/// caller binds it; [`RedisServer::start`] retries on a fresh port when that happens, and
+/// [`RedisServer::restart`] checks that the server answering is its own.
 pub fn free_port() -> io::Result<u16> {
+    for _ in 0..100 {
+        let random = sessionlab::SessionId::generate();
+        let bytes = random.as_bytes();
+        let port = 20_000 + u16::from_le_bytes([bytes[0], bytes[1]]) % 12_768;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -224,7 +237,19 @@ impl RedisServer {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if ping(self.port) {
-                return Ok(());
+                // Whoever answers must be the server just started, not another process that
+                // took the port while it was free.
+                return match server_pid(self.port) {
+                    Some(answering) if answering == pid => Ok(()),
+                    answering => {
+                        self.kill();
+                        Err(io::Error::other(format!(
+                            "port {} is answered by another redis-server (pid {answering:?}, \
+                             ours was {pid})",
+                            self.port
+                        )))
+                    }
+                };
             }
             let exited = self.running.as_mut().and_then(|r| r.wrapper.try_wait().ok().flatten());
             if exited.is_some() || !process_alive(pid) || Instant::now() >= deadline {
@@ -348,6 +373,12 @@ impl RedisCluster {
 /// Whether a server answers `PING` on `port` within a short time.
 fn ping(port: u16) -> bool {
     query(port, &["PING"]).is_some_and(|out| out.trim() == "PONG")
+}
+
+/// The process id of the server answering on `port` (`INFO server`).
+fn server_pid(port: u16) -> Option<u32> {
+    let info = query(port, &["INFO", "server"])?;
+    info.lines().find_map(|line| line.strip_prefix("process_id:")?.trim().parse().ok())
 }
 
 fn cluster_ok(port: u16) -> bool {

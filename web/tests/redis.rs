@@ -210,10 +210,9 @@ fn two_serve_processes_with_skewed_clocks_share_sessions_within_the_tolerance() 
 /// mid-run one server is killed, later Redis is killed and restarted.
 ///
 /// This Redis persists every write (`appendfsync always`), as a production one would: a Redis
-/// that restarts empty loses the user directory, and a login whose name was interned before
-/// the restart and whose session was stored after it then names a user id that the fresh
-/// directory gives to someone else (an earlier run of this test without persistence saw one
-/// such wrong user in 120,000 requests). See redis/README.md, "Failures".
+/// that restarts empty loses the user directory too, and a login whose name was interned
+/// before the restart and whose session was stored after it would name a user id that the
+/// fresh directory may give to someone else.
 #[test]
 fn three_serve_processes_over_one_redis_survive_a_killed_server_and_a_redis_restart() {
     use sessionlab_web::load::LoadConfig;
