@@ -44,7 +44,8 @@ pub struct SpreadReport {
     pub wrongly_expired: u64,
     /// Answers that named the wrong user.
     pub wrong_user: u64,
-    /// `200` answers that named the session's user by number (`you are 37`): the app found the
+    /// `200` answers that named the session's user by number (`you are user-37`, a `UserId`'s
+    /// display): the app found the
     /// session but could not read the user directory (it was down), and shows the id rather
     /// than failing. Not a mix-up, but not the answer a user expects either.
     pub unnamed: u64,
@@ -321,9 +322,10 @@ impl Worker<'_> {
     }
 }
 
-/// Whether `body` is `you are <digits>`: a user shown by number (no flow's name is a number).
+/// Whether `body` is `you are user-<digits>`: a user shown by its `UserId` (no flow's name
+/// has that form).
 fn is_unnamed(body: &[u8]) -> bool {
-    body.strip_prefix(b"you are ")
+    body.strip_prefix(b"you are user-")
         .and_then(|rest| rest.strip_suffix(b"\n"))
         .is_some_and(|id| !id.is_empty() && id.iter().all(u8::is_ascii_digit))
 }
@@ -334,7 +336,8 @@ mod tests {
 
     #[test]
     fn a_user_shown_by_number_is_unnamed() {
-        assert!(is_unnamed(b"you are 37\n"));
+        assert!(is_unnamed(b"you are user-37\n"));
+        assert!(!is_unnamed(b"you are 37\n"));
         assert!(!is_unnamed(b"you are spread0-3\n"));
         assert!(!is_unnamed(b"you are \n"));
     }
