@@ -172,7 +172,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             setup.clock_offset_ms = args.clock_offset_ms;
             match remote::redis_backend(&setup, config.ttl, clock.now()) {
                 Ok(backend) => backend,
-                Err(error) => return fail(&format!("redis at {url}: {error}")),
+                Err(error) => {
+                    return fail(&format!("redis at {}: {error}", remote::redacted_url(url)));
+                }
             }
         }
         _ => return fail("--store redis and --redis-url go together"),

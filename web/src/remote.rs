@@ -110,3 +110,25 @@ pub fn redis_backend(
     let store = OnWallClock::new(store, process_now, setup.clock_offset_ms);
     Ok(Backend::remote(name, store).with_users(Arc::new(users)))
 }
+
+/// `url` without its credentials (`redis://user:secret@host/` -> `redis://***@host/`), for
+/// messages and logs.
+pub fn redacted_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn credentials_never_reach_a_message() {
+        assert_eq!(redacted_url("rediss://u:secret@h:6380/0"), "rediss://***@h:6380/0");
+        assert_eq!(redacted_url("redis://127.0.0.1:1/"), "redis://127.0.0.1:1/");
+    }
+}
