@@ -26,7 +26,6 @@ pub mod backend;
 pub mod client;
 pub mod cookie;
 pub mod cpu;
-pub mod duration;
 pub mod load;
 pub mod remote;
 pub mod server;

@@ -3,11 +3,12 @@
 use clap::{Args, Parser, Subcommand};
 use sessionlab::StoreKind;
 use sessionlab::time::Clock;
+use sessionlab::time::{format_duration, parse_duration};
 use sessionlab_web::load::{self, LoadConfig, LoadReport};
 use sessionlab_web::remote::{self, RedisSetup, StoreChoice};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use sessionlab_web::supervise::{LISTENING, ServerChild, ServerFate};
-use sessionlab_web::{duration, tls};
+use sessionlab_web::tls;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,7 +54,7 @@ struct ServeArgs {
     #[arg(long, hide = true, default_value_t = 0, allow_negative_numbers = true)]
     clock_offset_ms: i64,
     /// How long an idle session lives (also the cookie's Max-Age).
-    #[arg(long, default_value = "30m", value_parser = duration::parse)]
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
     ttl: Duration,
     /// Where to listen. Loopback by default: expose it deliberately, and then with --tls.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -72,7 +73,7 @@ struct ServeArgs {
     save_cert: Option<PathBuf>,
     /// How often a logout may trigger a sweep, and how often the background sweeper runs
     /// [default: a tenth of the ttl, 10ms..30s].
-    #[arg(long, value_parser = duration::parse)]
+    #[arg(long, value_parser = parse_duration)]
     sweep_every: Option<Duration>,
     /// Runtime worker threads [default: one per core].
     #[arg(long)]
@@ -103,13 +104,13 @@ struct LoadArgs {
     #[arg(long, default_value_t = 10)]
     abandon_every: u64,
     /// The servers' ttl (with --target: the running server's).
-    #[arg(long, default_value = "5s", value_parser = duration::parse)]
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
     ttl: Duration,
     /// Stop each run after this long in any case.
-    #[arg(long, default_value = "60s", value_parser = duration::parse)]
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
     max_time: Duration,
     /// A request unanswered this long means the server hung.
-    #[arg(long, default_value = "3s", value_parser = duration::parse)]
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
     timeout: Duration,
     /// Worker threads of each child server [default: one per core].
     #[arg(long)]
@@ -189,8 +190,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         "{LISTENING}{scheme}://{} (store {}, ttl {}, sweep every {})",
         server.addr(),
         args.store,
-        duration::format(config.ttl),
-        duration::format(config.sweep_every),
+        format_duration(config.ttl),
+        format_duration(config.sweep_every),
     );
     let _ = std::io::stdout().flush();
     match server.wait() {
@@ -235,7 +236,7 @@ fn run_load(args: &LoadArgs) -> ExitCode {
         config.threads,
         config.requests,
         config.touches,
-        duration::format(config.ttl)
+        format_duration(config.ttl)
     );
     print_header();
     if let Some(target) = args.target {
@@ -267,7 +268,7 @@ fn run_load(args: &LoadArgs) -> ExitCode {
     for kind in kinds {
         let mut command = Command::new(&exe);
         command.args(["serve", "--store", kind.name(), "--addr", "127.0.0.1:0", "--ttl"]);
-        command.arg(duration::format(config.ttl));
+        command.arg(format_duration(config.ttl));
         if let Some(workers) = args.server_workers {
             command.args(["--workers", &workers.to_string()]);
         }
