@@ -4,7 +4,7 @@
 //! server, because sessions must then live somewhere every server can reach.
 //!
 //! - [`RedisStore`] implements [`sessionlab::FallibleSessionStore`]: the same semantics as the
-//!   in-memory stores (the core crate's specification, `sessionlab::docs::semantics`), but every
+//!   in-memory stores (the core crate's specification, [`sessionlab::docs::semantics`]), but every
 //!   call may fail with a typed [`RedisStoreError`] when the server is unreachable. It runs on
 //!   one server or, unchanged, on a Redis Cluster.
 //! - [`Unwrapped`] adapts it to [`sessionlab::SessionStore`] for test harnesses (an error
