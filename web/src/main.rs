@@ -7,6 +7,7 @@ use sessionlab::time::{format_duration, parse_duration};
 use sessionlab_web::chart::{self, Bar};
 use sessionlab_web::client::Client;
 use sessionlab_web::load::{self, LoadConfig, LoadReport};
+use sessionlab_web::remote::{self, RedisSetup, StoreChoice};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use sessionlab_web::supervise::{LISTENING, ServerChild, ServerFate};
 use sessionlab_web::{connections, tls};
@@ -38,9 +39,22 @@ enum Mode {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// The store (mutex, rwlock, sharded, cow, racy, ...).
-    #[arg(long, default_value = "mutex", value_parser = parse_store)]
-    store: StoreKind,
+    /// The store (mutex, rwlock, sharded, cow, racy, ...), or redis (with --redis-url).
+    #[arg(long, default_value = "mutex", value_parser = StoreChoice::parse)]
+    store: StoreChoice,
+    /// With --store redis: the server (redis://host:port/db) or cluster
+    /// (redis+cluster://host:port,host:port) every serve process shares.
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// With --store redis: the sessions' key prefix (no braces).
+    #[arg(long, default_value = sessionlab_redis::DEFAULT_PREFIX)]
+    redis_prefix: String,
+    /// With --store redis: the shared user directory's key prefix.
+    #[arg(long, default_value = sessionlab_redis::DEFAULT_USERS_PREFIX)]
+    redis_users_prefix: String,
+    /// Added to this machine's clock in ms (tests: a skewed machine). Hidden.
+    #[arg(long, hide = true, default_value_t = 0, allow_negative_numbers = true)]
+    clock_offset_ms: i64,
     /// How long an idle session lives (also the cookie's Max-Age).
     #[arg(long, default_value = "30m", value_parser = parse_duration)]
     ttl: Duration,
@@ -184,16 +198,34 @@ fn serve(args: ServeArgs) -> ExitCode {
             Err(error) => return fail(&format!("TLS: {error}")),
         }
     }
-    if !args.store.is_correct() {
+    if let StoreChoice::Memory(kind) = args.store
+        && !kind.is_correct()
+    {
         eprintln!(
-            "warning: the {} store is wrong on purpose; concurrent requests may lose sessions, hang or crash this server",
-            args.store
+            "warning: the {kind} store is wrong on purpose; concurrent requests may lose sessions, hang or crash this server"
         );
     }
     let clock = Clock::start();
-    let backend = match server::in_memory_backend(args.store, &config, clock) {
-        Ok(backend) => backend,
-        Err(error) => return fail(&error.to_string()),
+    let backend = match (args.store, &args.redis_url) {
+        (StoreChoice::Memory(kind), None) => {
+            match server::in_memory_backend(kind, &config, clock) {
+                Ok(backend) => backend,
+                Err(error) => return fail(&error.to_string()),
+            }
+        }
+        (StoreChoice::Redis, Some(url)) => {
+            let mut setup = RedisSetup::new(url);
+            setup.options.prefix.clone_from(&args.redis_prefix);
+            setup.users_prefix.clone_from(&args.redis_users_prefix);
+            setup.clock_offset_ms = args.clock_offset_ms;
+            match remote::redis_backend(&setup, config.ttl, clock.now()) {
+                Ok(backend) => backend,
+                Err(error) => {
+                    return fail(&format!("redis at {}: {error}", remote::redacted_url(url)));
+                }
+            }
+        }
+        _ => return fail("--store redis and --redis-url go together"),
     };
     let server = match RunningServer::start(&config, backend, clock) {
         Ok(server) => server,
