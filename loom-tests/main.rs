@@ -14,6 +14,7 @@
 // documented or `missing_docs` fails clippy's `-D warnings`.
 #![cfg(loom)]
 
+mod atomics;
 mod gate;
 mod lockfree;
 mod model;

@@ -6,5 +6,6 @@
 //! * [`lessons`]: the order to take the lab in, and where each lesson's code, tests and
 //!   notebook live.
 
+pub mod atomics;
 pub mod lessons;
 pub mod misconceptions;
