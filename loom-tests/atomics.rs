@@ -13,7 +13,7 @@
 //!   between the store and the load does not. (Loom treats `SeqCst` *accesses* as `AcqRel`,
 //!   per its README, but models `fence(SeqCst)`, which is what crossbeam-epoch uses off x86.)
 
-use crate::model::run_model;
+use sessionlab::check::loom::run_model;
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};

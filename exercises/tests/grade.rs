@@ -11,9 +11,10 @@
 mod common;
 
 use common::{Expect, Report, catching, expectation};
-use sessionlab::history::Recorder;
-use sessionlab::model::Op;
-use sessionlab::{Config, SessionId, SessionStore, UserId, conformance};
+use sessionlab::check::conformance;
+use sessionlab::check::history::Recorder;
+use sessionlab::check::model::Op;
+use sessionlab::{Config, SessionId, SessionStore, UserId};
 use sessionlab_exercises::*;
 use std::sync::Barrier;
 

@@ -1,5 +1,5 @@
-//! The loom graders: the lab's own generic loom scenarios (`loom-tests/scenarios.rs`, included
-//! here as they are, with their `run_model` helper) run on each exercise's store. Run them with
+//! The loom graders: the lab's own generic loom scenarios
+//! (`sessionlab::check::loom::scenarios`, with its `run_model` runner) run on each exercise's store. Run them with
 //! the lab's documented loom command, for one exercise:
 //!
 //! ```text
@@ -13,17 +13,10 @@
 //! verdict. Whether the verdicts must all pass, or some fail, is decided as in `tests/grade.rs`.
 #![cfg(loom)]
 
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../../loom-tests/model.rs"]
-mod model;
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../../loom-tests/scenarios.rs"]
-mod scenarios;
-
 mod common;
 
 use common::{Report, catching};
-use model::run_model;
+use sessionlab::check::loom::{run_model, scenarios};
 use sessionlab::sync::{Arc, thread};
 use sessionlab::{Config, SessionStore};
 use sessionlab_exercises::*;

@@ -52,7 +52,7 @@ println!("touch at 1500 -> {:?}", store.touch(&id, 1_500));
 //
 // Concurrently it is undefined behaviour: the lab measured lost sessions, threads spinning forever
 // inside `HashMap::insert` on a corrupted table, `SIGSEGV` and `free(): invalid pointer`. So it
-// only ever runs in a **child process** with a timeout (`sessionlab::isolate::run_child`), and
+// only ever runs in a **child process** with a timeout (`sessionlab::check::isolate::run_child`), and
 // the report says how the child ended. Below, the CLI's demo runs the racy store under the session
 // workload (handler threads + a live sweeper) and prints JSON; we run it three times, because each
 // run can end differently.

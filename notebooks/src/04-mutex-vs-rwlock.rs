@@ -31,7 +31,7 @@ let run_for = if quick { std::time::Duration::from_millis(150) } else { std::tim
 println!("quick mode: {quick}, each workload runs {run_for:?}");
 
 // %%
-use sessionlab::workload::{self, Progress, WorkloadSpec};
+use sessionlab::check::workload::{self, Progress, WorkloadSpec};
 use sessionlab::sync::Arc;
 use sessionlab::{Config, SessionStore, StoreKind};
 
@@ -54,7 +54,7 @@ println!("ready");
 // %%
 use sessionlab::sync::RwLock;
 use sessionlab::{Occupied, SessionId, Tick, UserId};
-use sessionlab::session::is_expired;
+use sessionlab::activity::is_expired;
 use std::collections::HashMap;
 
 struct WriteTouchStore { ttl: u64, map: RwLock<HashMap<SessionId, (UserId, Tick)>> }
@@ -108,7 +108,7 @@ for threads in [1, 2, 4] {
 //
 // Why must the CAS be a loop, not `load` then `store`? Two touches at 5 and 7 can both load 0; if
 // the one at 5 stores last, the activity moves *backwards* and the session expires early. The lab
-// keeps that bug as a mutant (`sessionlab::mutants`), and loom catches it.
+// keeps that bug as a mutant (`sessionlab::check::mutants`), and loom catches it.
 //
 // ## Try this
 //

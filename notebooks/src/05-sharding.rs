@@ -27,7 +27,7 @@ let run_for = if quick { std::time::Duration::from_millis(150) } else { std::tim
 println!("quick mode: {quick}, each workload runs {run_for:?}");
 
 // %%
-use sessionlab::workload::{self, Progress, WorkloadSpec};
+use sessionlab::check::workload::{self, Progress, WorkloadSpec};
 use sessionlab::sync::Arc;
 use sessionlab::{Config, SessionStore, StoreKind};
 

@@ -127,7 +127,7 @@
 //! yet" (and returns `false`, correctly: someone swept recently) or attempts a CAS from the stale
 //! value, which fails because the word has moved on. No ordering changes either outcome, so
 //! `Relaxed` is enough for both words. The lab's code uses `Acquire`/`AcqRel` on the activity
-//! word anyway, and says why in [`Activity`](crate::session::Activity)'s docs; on x86-64 the
+//! word anyway, and says why in [`Activity`](crate::activity::Activity)'s docs; on x86-64 the
 //! cost is the same, since `lock cmpxchg` is a full barrier whatever ordering you ask for.
 //!
 //! ## When `Release` and `Acquire` matter: publishing

@@ -13,7 +13,7 @@
 //! checks both claims with Go's own tools (`go/check.sh`), then reproduces the lesson's map in
 //! Rust, which refuses to compile it until it is lied to: [`RacyStore`](crate::RacyStore) is an
 //! `UnsafeCell<HashMap>` with `unsafe impl Sync`. Run concurrently (in a child process, by
-//! [`isolate`](crate::isolate)) it loses sessions, crashes or hangs.
+//! [`isolate`](crate::check::isolate)) it loses sessions, crashes or hangs.
 //!
 //! **Code:** [`RacyStore`](crate::RacyStore), `go/`, the [`misconceptions`](super::misconceptions)
 //! page. **Notebook:** `01-the-go-lesson-and-the-racy-store`. **Exercise 1** (`ex01_mutex`): the
@@ -51,7 +51,7 @@
 //! touch a read lock plus one CAS (lesson 3), and only logins, logouts and sweeps write the map.
 //!
 //! **Code:** [`MutexStore`](crate::MutexStore), [`RwLockStore`](crate::RwLockStore), the
-//! activity word [`Activity`](crate::session::Activity). **Notebook:** `04-mutex-vs-rwlock`.
+//! activity word [`Activity`](crate::activity::Activity). **Notebook:** `04-mutex-vs-rwlock`.
 //! **Exercise 4** (`ex04_rwlock`).
 //!
 //! ## 5. Sharding
@@ -93,7 +93,7 @@
 //! one run, never lone times; say how many cores the machine had and what its parallel ceiling
 //! was, because two cores cannot show scaling.
 //!
-//! **Code:** `benches/`, [`mixes`](crate::mixes). **Notebooks:** `08-the-cost-lesson`, then
+//! **Code:** `benches/`, [`benchmark`](crate::benchmark). **Notebooks:** `08-the-cost-lesson`, then
 //! `analysis.ipynb` (the charts).
 //!
 //! ## Time, in every store
