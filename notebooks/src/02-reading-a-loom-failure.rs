@@ -7,9 +7,14 @@
 // ---
 
 // %% [markdown]
-// # Lesson 6: reading a loom failure
+// # Lesson 2: reading a loom failure
 //
-// Loom runs a concurrent test once per interleaving it can tell apart, and tracks, for every
+// Lesson 1 ran the racy store for real: it broke, but differently each time, and a run can even
+// survive. Loom makes the race deterministic. It runs a small concurrent test once per
+// interleaving it can tell apart, up to a **preemption bound** (how many times the scheduler may
+// switch away from a thread that could have continued; 3 in this lab, `LOOM_MAX_PREEMPTIONS=3`;
+// `SESSIONLAB_LOOM_EXHAUSTIVE=1` removes the bound and explores every interleaving, slower), and
+// tracks, for every
 // `UnsafeCell` access, whether it *happens-before* the previous conflicting one. Two accesses to
 // the same cell, at least one a write, with no happens-before between them, are a **data race**:
 // loom reports a *causality violation*, whether or not anything visibly went wrong in that run.
@@ -42,6 +47,10 @@ let report: Vec<String> = text.lines()
     .map(str::to_owned)
     .collect();
 for line in report.iter().take(30) { println!("{line}"); }
+// The verdict this lesson reads, asserted: loom found the write/write race in the racy store.
+assert!(out.status.success(), "the loom test failed to find the race:\n{text}");
+assert!(text.contains("test racy::remove_remove - should panic ... ok"));
+assert!(text.contains("Causality violation: Concurrent write accesses to `UnsafeCell`."));
 
 // %% [markdown]
 // How to read it, line by line:
@@ -61,7 +70,7 @@ for line in report.iter().take(30) { println!("{line}"); }
 // explores, the two writes are unordered, and that is undefined behaviour already. This is what
 // Go's race detector also reports, but only for the paths a run happens to take (lesson 1).
 //
-// A logic race (no `UnsafeCell`, only atomics used wrongly) is found differently: by the scenario's
+// A logic race (every access ordered, but the steps in the wrong order) is found differently: by the scenario's
 // own assertion failing in some interleaving. The exercise crate's find-the-bug stub shows one:
 
 // %%
@@ -77,6 +86,9 @@ let text = String::from_utf8_lossy(&out.stdout).into_owned();
 for line in text.lines().filter(|l| l.contains("ok ") || l.contains("FAIL") || l.starts_with("        ") || l.contains("checks passed")) {
     println!("{line}");
 }
+// The stub must fail exactly where the prose below says: two logins of one id both succeed.
+assert!(text.contains("FAIL  loom::insert_same"), "the find-the-bug stub no longer fails insert_same:\n{text}");
+assert!(text.contains("got (Ok(()), Ok(()))"));
 
 // %% [markdown]
 // `insert_same` fails: two logins of one id both got `Ok`. The store checks "is the id free?" under
@@ -85,5 +97,7 @@ for line in text.lines().filter(|l| l.contains("ok ") || l.contains("FAIL") || l
 //
 // ## Try this
 //
-// Exercise 1 (`exercises/src/ex01_racy_loom.rs`): write your own two-thread scenario that makes
-// the racy store fail, and name the race loom reports. Exercise 7: fix the find-the-bug store.
+// Exercise 2 (`exercises/src/ex02_racy_loom.rs`): write your own two-thread scenario that makes
+// the racy store fail, and name the race loom reports (`cargo run -- exercise check 2`).
+// Exercise 7, the find-the-bug store above, comes after lesson 6: fixing it needs the atomics
+// of lesson 3 and the stores of lessons 4 to 6.
