@@ -176,11 +176,7 @@ fn main() {
         );
         rows.push(row);
     }
-    let report = Report {
-        machine,
-        model: "per op: (1 - w) * touch + w * write, one thread",
-        rows,
-    };
+    let report = Report { machine, model: "per op: (1 - w) * touch + w * write, one thread", rows };
     let path = common::report_dir().join("cow-write-cost.json");
     match serde_json::to_string_pretty(&report) {
         Ok(json) => match std::fs::write(&path, json) {

@@ -13,11 +13,11 @@
 //!   between the store and the load does not. (Loom treats `SeqCst` *accesses* as `AcqRel`,
 //!   per its README, but models `fence(SeqCst)`, which is what crossbeam-epoch uses off x86.)
 
-use sessionlab::check::loom::run_model;
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use loom::thread;
+use sessionlab::check::loom::run_model;
 
 /// Two threads CAS the same word from 0: exactly one succeeds, whatever the ordering.
 #[test]

@@ -44,8 +44,9 @@ let check = if live {
     std::fs::read_to_string("../go/check-output.txt")?
 };
 // The table: claim, tool, expected, observed, verdict.
-let rows: Vec<&str> = check.lines().skip_while(|l| !l.starts_with("claim")).skip(1)
-    .take_while(|l| !l.trim().is_empty()).collect();
+// Owned lines: evcxr keeps a cell's variables for later cells, so they cannot borrow.
+let rows: Vec<String> = check.lines().skip_while(|l| !l.starts_with("claim")).skip(1)
+    .take_while(|l| !l.trim().is_empty()).map(str::to_owned).collect();
 println!("{}", check.lines().find(|l| l.starts_with("claim")).unwrap_or(""));
 for row in &rows { println!("{row}"); }
 assert!(rows.len() >= 11, "the Go check's table has {} rows", rows.len());
@@ -124,6 +125,7 @@ let out = Command::new("cargo")
     .current_dir("..")
     .output()?;
 let json = String::from_utf8_lossy(&out.stdout).into_owned();
+{ // a block: evcxr cannot keep a closure that borrows `json` between cells
 let field = |name: &str| -> String {
     json.lines().find(|l| l.trim_start().starts_with(&format!(r#""{name}""#)))
         .map(|l| l.trim().trim_end_matches(',').to_owned()).unwrap_or_default()
@@ -132,6 +134,7 @@ for name in ["outcome", "ops", "lost", "resurrected", "wrongly_swept", "verdict"
 assert!(out.status.success(), "the mutex store's run failed: {json}");
 for name in ["lost", "resurrected", "wrongly_swept"] {
     assert_eq!(field(name), format!(r#""{name}": 0"#), "a correct store must report zero {name}");
+}
 }
 
 // %% [markdown]
