@@ -60,8 +60,10 @@ for line in tables.lines()
 // %%
 let summary: serde_json::Value = serde_json::from_str(&json)?;
 { // a block: evcxr cannot keep the closure below (it borrows `summary`) between cells
-let ceiling2 = summary["ceiling"].as_array().unwrap().iter()
-    .find(|c| c[0].as_u64() == Some(2)).and_then(|c| c[1].as_f64()).unwrap_or(f64::NAN);
+// The JSON holds each thread count's ops/s with nothing shared; the ceiling is 2T over 1T.
+let ceiling_at = |threads: u64| summary["ceiling"].as_array().unwrap().iter()
+    .find(|c| c[0].as_u64() == Some(threads)).and_then(|c| c[1].as_f64()).unwrap_or(f64::NAN);
+let ceiling2 = ceiling_at(2) / ceiling_at(1);
 println!("calibration: {}; parallel ceiling at 2 threads: {ceiling2:.2}x", summary["machine"].as_str().unwrap_or("?"));
 let rows = summary["throughput"].as_array().unwrap();
 let rate = |mix: &str, name: &str, threads: u64| rows.iter()
