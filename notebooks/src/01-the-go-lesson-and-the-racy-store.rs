@@ -65,7 +65,8 @@ println!("every row ok: all three claims are false, as the lesson says");
 
 // %%
 use sessionlab::{Config, RacyStore, SessionStore, UserId};
-let store = RacyStore::new(&Config::new(1_000));
+// SAFETY: this cell uses the store from one thread only (`RacyStore::new`'s contract).
+let store = unsafe { RacyStore::new(&Config::new(1_000)) };
 let id = store.create(UserId(7), 0);
 println!("touch at 500 -> {:?}", store.touch(&id, 500));
 println!("sweep at 1499 removed {}", store.sweep(1_499));

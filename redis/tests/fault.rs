@@ -236,7 +236,7 @@ fn the_web_app_answers_503_while_redis_is_down_and_serves_again_after() {
         .expect("start the web app");
     let client = || Client::connect(web.addr(), Duration::from_secs(10)).expect("connect");
     let login = client().post("/login", None, b"user=alice").unwrap();
-    assert_eq!(login.status, 200, "{}", login.text());
+    assert_eq!(login.status, 303, "{}", login.text());
     let alice = login.cookie("session").expect("cookie").to_owned();
     assert_eq!(client().get("/me", Some(&alice)).unwrap().status, 200);
 
@@ -249,7 +249,7 @@ fn the_web_app_answers_503_while_redis_is_down_and_serves_again_after() {
     let deadline = Instant::now() + Duration::from_secs(10);
     let bob = loop {
         let answer = client().post("/login", None, b"user=bob").unwrap();
-        if answer.status == 200 {
+        if answer.status == 303 {
             break answer.cookie("session").expect("cookie").to_owned();
         }
         assert_eq!(answer.status, 503, "{}", answer.text());

@@ -54,7 +54,7 @@ fn client(server: &RunningServer) -> Client<TcpStream> {
 
 fn login(server: &RunningServer, name: &str) -> String {
     let answer = client(server).post("/login", None, format!("user={name}").as_bytes()).unwrap();
-    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.status, 303, "{}", answer.text());
     answer.cookie("session").expect("login sets the session cookie").to_owned()
 }
 
@@ -87,12 +87,12 @@ fn two_web_servers_share_sessions_through_one_redis() {
     assert_eq!(me(&b, &alice), ok("alice"), "a session created through A is visible through B");
 
     let logout = client(&b).post("/logout", Some(&alice), b"").unwrap();
-    assert_eq!(logout.status, 200, "{}", logout.text());
+    assert_eq!(logout.status, 303, "{}", logout.text());
     assert_eq!(me(&a, &alice).0, 401, "a logout on B is seen by A");
     assert_eq!(me(&b, &alice).0, 401);
 
     assert_eq!(me(&a, &bob), ok("bob"), "and the other way round");
-    assert_eq!(client(&a).post("/logout", Some(&bob), b"").unwrap().status, 200);
+    assert_eq!(client(&a).post("/logout", Some(&bob), b"").unwrap().status, 303);
     assert_eq!(me(&b, &bob).0, 401, "a logout on A is seen by B");
 
     let store = RedisStore::connect_with(&url, &Config::new(1), options).expect("connect");
