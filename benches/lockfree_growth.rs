@@ -21,7 +21,7 @@ mod common;
 
 use common::latency::{self, Bench};
 use common::{Contender, test_mode};
-use sessionlab::benchmark::{Mix, START, Workload, run_threads};
+use sessionlab::benchmark::{BenchSpec, Mix, START, run_drivers};
 use sessionlab::{Config, LockFreeStore, SessionId, SessionStore, StoreKind, UserId};
 use std::time::{Duration, Instant};
 
@@ -78,19 +78,19 @@ fn hint_vs_no_hint(size: usize, ops: u64) {
 fn mops(
     contender: Contender,
     config: &Config,
-    workload: &Workload,
+    workload: &BenchSpec,
     threads: usize,
     ops: u64,
 ) -> f64 {
     let store = contender.build(config);
     let mut drivers = workload.prepare(&*store, threads);
-    let stats = run_threads(&*store, workload, &mut drivers, ops);
+    let stats = run_drivers(&*store, workload, &mut drivers, ops);
     assert_eq!(stats.misses, 0, "{} missed operations", contender.name());
     stats.ops_per_sec() / 1e6
 }
 
 fn rapid_grow(runs: usize, ops: u64) {
-    let workload = Workload::new(Mix::RAPID_GROW).with_prefill(0);
+    let workload = BenchSpec::new(Mix::RAPID_GROW).with_prefill(0);
     let config = Config::new(workload.ttl());
     println!(
         "\n2. Rapid-grow mix from empty, no hint, {ops} ops per thread ({} runs; Mops/s)",
@@ -121,7 +121,7 @@ fn rapid_grow(runs: usize, ops: u64) {
     // run of a thousand operations per thread lasts a fraction of a millisecond, so one
     // descheduled thread (a few ms on a shared 2-core machine) dominates it.
     let workload =
-        Workload::new(Mix::RAPID_GROW).with_prefill(if test_mode() { 200 } else { 10_000 });
+        BenchSpec::new(Mix::RAPID_GROW).with_prefill(if test_mode() { 200 } else { 10_000 });
     let config = Config::new(workload.ttl()).with_capacity(workload.capacity());
     println!("  runs of 1000 ops per thread, 2 threads, 10k prefill, 30 runs (Mops/s):");
     for contender in [lockfree(), Contender::DashMap] {
@@ -177,7 +177,7 @@ fn mixes_two_threads(ops: u64, rounds: usize) {
          best of {rounds} (Mops/s)"
     );
     for mix in [Mix::READ_HEAVY, Mix::SESSION] {
-        let workload = Workload::new(mix).with_prefill(if test_mode() { 200 } else { 10_000 });
+        let workload = BenchSpec::new(mix).with_prefill(if test_mode() { 200 } else { 10_000 });
         let config = Config::new(workload.ttl()).with_capacity(workload.capacity());
         let mut rows: Vec<(&str, f64)> = Contender::all()
             .into_iter()

@@ -16,28 +16,15 @@
 mod common;
 
 use common::{Report, catching};
+use sessionlab::check::loom::gate::single_flight;
 use sessionlab::check::loom::{run_model, scenarios};
-use sessionlab::sync::{Arc, thread};
+use sessionlab::sync::Arc;
 use sessionlab::{Config, SessionStore};
 use sessionlab_exercises::*;
 use std::process::Command;
 
 /// Names the scenario a `loom_child` process runs: `exercise:scenario`.
 const CHILD_VAR: &str = "SESSIONLAB_LOOM_CHILD";
-
-/// The lab's generic scenarios, in the order they are graded.
-const SCENARIOS: [&str; 10] = [
-    "insert_distinct",
-    "insert_same",
-    "remove_remove",
-    "touch_remove",
-    "touch_touch",
-    "touch_sweep",
-    "touch_expired_sweep",
-    "insert_sweep",
-    "sweep_sweep",
-    "len_insert",
-];
 
 /// What a child run showed: `Ok` if every interleaving passed, else the failure message
 /// (the panic's text, e.g. the scenario's assertion or loom's causality violation).
@@ -70,21 +57,9 @@ fn in_child(exercise: &str, scenario: &str) -> Result<(), String> {
 /// Runs `scenario` on stores built by `make` (in the child).
 fn run_scenario<S: SessionStore + 'static>(
     scenario: &str,
-    make: impl Fn(&Config) -> S + Copy + Send + Sync + 'static,
+    make: impl Fn(&Config) -> S + Send + Sync + 'static,
 ) {
-    match scenario {
-        "insert_distinct" => scenarios::insert_distinct(make),
-        "insert_same" => scenarios::insert_same(make),
-        "remove_remove" => scenarios::remove_remove(make),
-        "touch_remove" => scenarios::touch_remove(make),
-        "touch_touch" => scenarios::touch_touch(make),
-        "touch_sweep" => scenarios::touch_sweep(make),
-        "touch_expired_sweep" => scenarios::touch_expired_sweep(make),
-        "insert_sweep" => scenarios::insert_sweep(make),
-        "sweep_sweep" => scenarios::sweep_sweep(make),
-        "len_insert" => scenarios::len_insert(make),
-        other => panic!("no scenario {other}"),
-    }
+    assert!(scenarios::run_by_name(scenario, make), "no scenario {scenario}");
 }
 
 /// The hidden entry of a child process: runs the one scenario `CHILD_VAR` names; does nothing
@@ -99,7 +74,10 @@ fn loom_child() {
             run_model(&format!("ex01 scenario on {scenario}"), 3, move || {
                 let config = scenarios::model_config();
                 if racy {
-                    ex01_racy_loom::scenario(Arc::new(sessionlab::RacyStore::new(&config)));
+                    // SAFETY: inside a loom model, which checks every access to the racy
+                    // store's cell before it is made and panics on the first race.
+                    let store = unsafe { sessionlab::RacyStore::new(&config) };
+                    ex01_racy_loom::scenario(Arc::new(store));
                 } else {
                     ex01_racy_loom::scenario(Arc::new(sessionlab::MutexStore::new(&config)));
                 }
@@ -124,7 +102,8 @@ fn loom_child() {
 /// Every generic scenario on one exercise's store, each in its own child.
 fn grade_store(exercise: &str) {
     let mut report = Report::default();
-    for scenario in SCENARIOS {
+    // The lab's generic scenarios, in the order the lab lists them.
+    for &(scenario, _) in scenarios::ALL {
         report.record(format!("loom::{scenario}"), in_child(exercise, scenario));
     }
     report.finish(exercise, "loom");
@@ -198,17 +177,7 @@ fn ex05_cow() {
 /// Two callers past the interval (at 10 and 12): in every interleaving exactly one sweeps.
 fn gate_single_flight() {
     use ex06_sweep_gate::SweepGate;
-    run_model("ex06 SweepGate::single_flight", 3, || {
-        let gate = Arc::new(SweepGate::new(10, 0));
-        let other = {
-            let gate = Arc::clone(&gate);
-            thread::spawn(move || gate.try_claim(12))
-        };
-        let mine = gate.try_claim(10);
-        let theirs = other.join().unwrap();
-        assert!(mine || theirs, "neither caller past the interval swept");
-        assert!(!(mine && theirs), "more than one caller claimed the sweep");
-    });
+    single_flight("ex06 SweepGate::single_flight", SweepGate::new, SweepGate::try_claim);
 }
 
 #[test]
