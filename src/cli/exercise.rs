@@ -303,12 +303,12 @@ mod tests {
         );
         assert!(verdict("   Compiling sessionlab v0.1.0").is_none());
         assert_eq!(
-            verdict("test ex02_mutex::tests::insert_never_overwrites ... FAILED").as_deref(),
-            Some("  FAIL  ex02_mutex::tests::insert_never_overwrites")
+            verdict("test ex01_mutex::tests::insert_never_overwrites ... FAILED").as_deref(),
+            Some("  FAIL  ex01_mutex::tests::insert_never_overwrites")
         );
         assert!(verdict("test result: ok. 1 passed").is_none());
         assert_eq!(
-            verdict("test ex03_rwlock ...   FAIL  conformance::insert_then_touch").as_deref(),
+            verdict("test ex04_rwlock ...   FAIL  conformance::insert_then_touch").as_deref(),
             Some("  FAIL  conformance::insert_then_touch")
         );
     }

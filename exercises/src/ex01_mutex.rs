@@ -1,4 +1,4 @@
-//! # Exercise 2: a `Mutex` store
+//! # Exercise 1: a `Mutex` store
 //!
 //! The simplest correct fix for the lesson's map: one `Mutex` around one `HashMap`, taken by
 //! every operation, reads included. Each operation is then one atomic step, so the store is
@@ -10,8 +10,13 @@
 //! otherwise moves `last_active` to `max(last_active, now)`; `remove` returns the user once;
 //! `sweep` removes exactly the sessions expired at `now` and returns how many.
 //!
-//! Grading (`cargo run -- exercise check 2`): the conformance suite, random real-thread
+//! Grading (`cargo run -- exercise check 1`): the conformance suite, random real-thread
 //! histories through the linearizability checker, and every loom scenario.
+//!
+//! TODO: implement the five operations with the one lock.
+//! Hint: `cargo run -- exercise hint 1`. Check: `cargo run -- exercise check 1`.
+
+// I AM NOT DONE
 
 use sessionlab::session::is_expired;
 use sessionlab::sync::{HashMap, Mutex, MutexGuard, hash_map_with_capacity};
@@ -39,38 +44,23 @@ impl MutexStore {
 
 impl SessionStore for MutexStore {
     fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-        match self.lock().entry(id) {
-            Entry::Occupied(_) => Err(Occupied),
-            Entry::Vacant(slot) => {
-                slot.insert((user, now));
-                Ok(())
-            }
-        }
+        todo!("insert under the lock; never overwrite")
     }
 
     fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
-        let mut map = self.lock();
-        let (user, last_active) = map.get_mut(id)?;
-        if is_expired(*last_active, self.ttl, now) {
-            return None;
-        }
-        *last_active = (*last_active).max(now);
-        Some(*user)
+        todo!("touch under the lock")
     }
 
     fn remove(&self, id: &SessionId) -> Option<UserId> {
-        self.lock().remove(id).map(|(user, _)| user)
+        todo!("remove under the lock")
     }
 
     fn sweep(&self, now: Tick) -> usize {
-        let mut map = self.lock();
-        let before = map.len();
-        map.retain(|_, (_, last_active)| !is_expired(*last_active, self.ttl, now));
-        before - map.len()
+        todo!("sweep under the lock")
     }
 
     fn len(&self) -> usize {
-        self.lock().len()
+        todo!("len under the lock")
     }
 }
 
@@ -79,6 +69,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[ignore = "an unsolved stub: `cargo run -- exercise check 1` runs these"]
     fn a_session_lives_until_its_ttl() {
         let store = MutexStore::new(&Config::new(10));
         store.insert(SessionId::fixed(1), UserId(1), 0).unwrap();
@@ -89,6 +80,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "an unsolved stub: `cargo run -- exercise check 1` runs these"]
     fn insert_never_overwrites() {
         let store = MutexStore::new(&Config::new(10));
         store.insert(SessionId::fixed(1), UserId(1), 0).unwrap();
