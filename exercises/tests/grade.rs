@@ -499,7 +499,7 @@ fn run_checks(exercise: &str, keep: impl Fn(&str) -> bool) -> Report {
     let limit = check_timeout(60);
     let mut report = Report::default();
     for (name, _) in checks_for(exercise).iter().filter(|(n, _)| keep(n)) {
-        report.record(name.clone(), in_child(&format!("{exercise}:{name}"), limit));
+        report.timed(name.clone(), || in_child(&format!("{exercise}:{name}"), limit));
     }
     report
 }

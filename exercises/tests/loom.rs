@@ -35,8 +35,9 @@ use sessionlab::sync::{Arc, AtomicU64, Ordering, thread};
 use sessionlab::{Config, SessionId, SessionStore, UserId};
 use std::time::Duration;
 
-/// The lab's generic scenarios, in the order they are graded.
-const SCENARIOS: [&str; 10] = [
+/// The scenarios of the store exercises: the lab's generic ones (`loom-tests/scenarios.rs`), in
+/// order, then the removals' own.
+const STORE_SCENARIOS: [&str; 12] = [
     "insert_distinct",
     "insert_same",
     "remove_remove",
@@ -47,10 +48,13 @@ const SCENARIOS: [&str; 10] = [
     "insert_sweep",
     "sweep_sweep",
     "len_insert",
+    "remove_sweep",
+    "remove_insert_same_id",
 ];
 
 /// Exercise 8's scenarios: only removals, on a tiny list, so crossbeam's loom mode finishes.
-const REMOVALS: [&str; 3] = ["remove_remove", "remove_sweep", "remove_insert_same_id"];
+const REMOVALS: [&str; 4] =
+    ["remove_remove", "remove_sweep", "remove_insert_same_id", "remove_insert_next_id"];
 
 /// One scenario in a child, under the loom time limit.
 fn loom_child(exercise: &str, scenario: &str) -> Result<(), String> {
@@ -75,6 +79,7 @@ fn run_scenario<S: SessionStore + 'static>(
         "len_insert" => scenarios::len_insert(make),
         "remove_sweep" => remove_sweep(make),
         "remove_insert_same_id" => remove_insert_same_id(make),
+        "remove_insert_next_id" => remove_insert_next_id(make),
         other => panic!("no scenario {other}"),
     }
 }
@@ -131,6 +136,34 @@ fn remove_insert_same_id<S: SessionStore + 'static>(
             assert_eq!(store.touch(&id, 2), None, "the login was refused, yet a session is there");
             assert_eq!(store.len(), 0);
         }
+    });
+}
+
+/// A logout racing a login of the next id (which a sorted list links right after the removed
+/// node): the login must survive. An unlink that did not first mark (freeze) the removed
+/// node's `next` can unlink the new node with it (Harris's lost insert: lesson 7).
+fn remove_insert_next_id<S: SessionStore + 'static>(
+    make: impl Fn(&Config) -> S + Copy + Send + Sync + 'static,
+) {
+    run_model("remove_insert_next_id", 3, move || {
+        let store = Arc::new(make(&scenarios::model_config()));
+        let (one, two) = (SessionId::fixed(1), SessionId::fixed(2));
+        store.insert(one, UserId(1), 0).unwrap();
+        let other = {
+            let store = Arc::clone(&store);
+            thread::spawn(move || store.remove(&one))
+        };
+        let inserted = store.insert(two, UserId(2), 1);
+        let removed = other.join().unwrap();
+        assert_eq!(removed, Some(UserId(1)), "the only remove of a live session must get it");
+        assert_eq!(inserted, Ok(()), "a login of a fresh id must succeed");
+        assert_eq!(
+            store.touch(&two, 2),
+            Some(UserId(2)),
+            "a login that raced the removal of another session was lost: the removed node's \
+             `next` must be marked before the unlink (lesson 7)"
+        );
+        assert_eq!(store.len(), 1);
     });
 }
 
@@ -210,7 +243,7 @@ fn run_in_child(exercise: &str, scenario: &str) {
 fn grade_store(exercise: &str, scenarios: &[&str]) {
     let mut report = Report::default();
     for scenario in scenarios {
-        report.record(format!("loom::{scenario}"), loom_child(exercise, scenario));
+        report.timed(format!("loom::{scenario}"), || loom_child(exercise, scenario));
     }
     report.finish(exercise, "loom");
 }
@@ -281,7 +314,7 @@ fn ex02_racy_loom() {
 #[cfg(feature = "ex01_mutex")]
 #[test]
 fn ex01_mutex() {
-    grade_store("ex01_mutex", &SCENARIOS);
+    grade_store("ex01_mutex", &STORE_SCENARIOS);
 }
 
 /// Two callers past the interval (at 10 and 12): in every interleaving exactly one sweeps,
@@ -317,7 +350,7 @@ fn gate_single_flight() {
 #[test]
 fn ex03_sweep_gate() {
     let mut report = Report::default();
-    report.record("loom::single_flight", loom_child("ex03_sweep_gate", "single_flight"));
+    report.timed("loom::single_flight", || loom_child("ex03_sweep_gate", "single_flight"));
     report.finish("ex03_sweep_gate", "loom");
 }
 
@@ -325,26 +358,26 @@ fn ex03_sweep_gate() {
 #[test]
 fn ex04_rwlock() {
     let mut scenarios = vec!["touch_word_race"];
-    scenarios.extend(SCENARIOS);
+    scenarios.extend(STORE_SCENARIOS);
     grade_store("ex04_rwlock", &scenarios);
 }
 
 #[cfg(feature = "ex05_sharded")]
 #[test]
 fn ex05_sharded() {
-    grade_store("ex05_sharded", &SCENARIOS);
+    grade_store("ex05_sharded", &STORE_SCENARIOS);
 }
 
 #[cfg(feature = "ex06_cow")]
 #[test]
 fn ex06_cow() {
-    grade_store("ex06_cow", &SCENARIOS);
+    grade_store("ex06_cow", &STORE_SCENARIOS);
 }
 
 #[cfg(feature = "ex07_find_the_bug")]
 #[test]
 fn ex07_find_the_bug() {
-    grade_store("ex07_find_the_bug", &SCENARIOS);
+    grade_store("ex07_find_the_bug", &STORE_SCENARIOS);
 }
 
 /// Only in crossbeam's own loom mode, where the epochs and links are loom's too

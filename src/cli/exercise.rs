@@ -483,7 +483,7 @@ fn run_stage(stage: &Stage, exe: &Path) -> Result<bool, String> {
                 }
             }
             Ok((false, line)) => {
-                if let Some(n) = tests_passed(&line) {
+                if let Some(n) = tests_ran(&line) {
                     ran += n;
                 }
                 // libtest's failure section: a visible test's panic message, values included.
@@ -539,11 +539,13 @@ fn kill_group(child: &std::process::Child) {
     }
 }
 
-/// How many tests libtest says passed, from its `test result:` line.
-fn tests_passed(line: &str) -> Option<usize> {
+/// How many tests libtest says ran (passed and failed), from its `test result:` line.
+fn tests_ran(line: &str) -> Option<usize> {
     let rest = line.strip_prefix("test result: ")?;
     let (_, after) = rest.split_once(". ")?;
-    after.split_once(" passed")?.0.trim().parse().ok()
+    let (passed, after) = after.split_once(" passed; ")?;
+    let failed = after.split_once(" failed")?.0;
+    Some(passed.trim().parse::<usize>().ok()? + failed.trim().parse::<usize>().ok()?)
 }
 
 /// The lines of a grader's output worth showing: the graders' own `ok`/`FAIL` lines (with
@@ -608,9 +610,10 @@ mod tests {
 
     #[test]
     fn libtest_counts_are_read_and_zero_is_zero() {
-        assert_eq!(tests_passed("test result: ok. 3 passed; 0 failed; 0 ignored"), Some(3));
-        assert_eq!(tests_passed("test result: ok. 0 passed; 0 failed; 2 filtered out"), Some(0));
-        assert_eq!(tests_passed("test ex01 ... ok"), None);
+        assert_eq!(tests_ran("test result: ok. 3 passed; 0 failed; 0 ignored"), Some(3));
+        assert_eq!(tests_ran("test result: FAILED. 0 passed; 1 failed; 0 ignored"), Some(1));
+        assert_eq!(tests_ran("test result: ok. 0 passed; 0 failed; 2 filtered out"), Some(0));
+        assert_eq!(tests_ran("test ex01 ... ok"), None);
     }
 
     #[test]

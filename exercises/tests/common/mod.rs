@@ -64,6 +64,14 @@ impl Report {
         self.results.push((check, result));
     }
 
+    /// Runs one check, then records its result with how long it took.
+    pub fn timed(&mut self, check: impl Into<String>, run: impl FnOnce() -> Result<(), String>) {
+        let started = Instant::now();
+        let result = run();
+        let check = format!("{} ({:.2} s)", check.into(), started.elapsed().as_secs_f64());
+        self.record(check, result);
+    }
+
     /// How many checks failed.
     pub fn failures(&self) -> usize {
         self.results.iter().filter(|(_, r)| r.is_err()).count()
@@ -126,6 +134,9 @@ pub const CHILD_VAR: &str = "SESSIONLAB_GRADE_CHILD";
 /// The line a child prints before its verdict.
 const VERDICT: &str = "@@sessionlab-verdict";
 
+/// The line a child prints after a failure's message.
+const VERDICT_END: &str = "@@sessionlab-verdict-end";
+
 /// How long one check may run (`SESSIONLAB_CHECK_TIMEOUT_S`, default `default_s`).
 pub fn check_timeout(default_s: u64) -> Duration {
     let s = std::env::var("SESSIONLAB_CHECK_TIMEOUT_S").ok().and_then(|v| v.parse().ok());
@@ -136,7 +147,7 @@ pub fn check_timeout(default_s: u64) -> Duration {
 pub fn child_verdict(result: Result<(), String>) {
     match result {
         Ok(()) => println!("\n{VERDICT} ok"),
-        Err(why) => println!("\n{VERDICT} fail\n{why}"),
+        Err(why) => println!("\n{VERDICT} fail\n{why}\n{VERDICT_END}"),
     }
 }
 
@@ -183,7 +194,11 @@ pub fn in_child(target: &str, limit: Duration) -> Result<(), String> {
         let verdict = verdict.trim_start();
         return match verdict.strip_prefix("ok") {
             Some(_) => Ok(()),
-            None => Err(verdict.strip_prefix("fail").unwrap_or(verdict).trim().to_owned()),
+            None => {
+                let message = verdict.strip_prefix("fail").unwrap_or(verdict);
+                let message = message.split(VERDICT_END).next().unwrap_or(message);
+                Err(message.trim().to_owned())
+            }
         };
     }
     Err(died(status, &stderr))
