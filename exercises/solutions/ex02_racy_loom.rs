@@ -9,6 +9,14 @@
 //! one store call in each thread, join, and assert what the specification allows. Then run
 //! the grader, read loom's report, and answer [`what_loom_reported`].
 //!
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **A scenario with no concurrency** (join before your own call): loom finds no race.
+//! - **A scenario that asserts more than the spec** (both logouts find the session): it then
+//!   fails on the correct `MutexStore` too.
+//! - **Not reading the report** (answering a read/write race, or "nothing found"): the grader
+//!   prints loom's report whenever the scenario runs; your answer must match it.
+//!
 //! Grading (`cargo run -- exercise check 2`, loom only): under loom your scenario must make
 //! the racy store fail with a *causality violation* (loom's name for a data race), the kind
 //! you name in [`what_loom_reported`]; and it must pass on the correct `MutexStore`, so it

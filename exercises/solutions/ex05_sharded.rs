@@ -12,6 +12,14 @@
 //! and linearizability is checked key by key. Your part: [`ShardedStore::shard`] and the
 //! operations.
 //!
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **One shard for every id** (correct, but one lock again): the grader counts how ids
+//!   spread over the shards.
+//! - **A hasher that differs between calls** (a fresh `RandomState` each time): one id lands
+//!   in two shards; the conformance suite loses sessions.
+//! - **A sweep that skips shards**, **an insert that overwrites**: the conformance suite.
+//!
 //! Grading (`cargo run -- exercise check 5`): conformance, linearizability, loom scenarios
 //! (the models use two shards, so the store really is sharded there).
 

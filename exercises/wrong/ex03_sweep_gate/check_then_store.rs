@@ -16,6 +16,16 @@
 //! steps interleave. An atomic `load`, a comparison and a `store` is not enough: that is the
 //! lesson's check-then-act, and loom finds the interleaving where both pass the check.
 //!
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **Check-then-act with atomics** (`load`, compare, `store`): loom's two-caller model finds
+//!   both callers claiming the sweep.
+//! - **`swap` or `fetch_max`**: every caller writes its own tick, so a refused caller moves the
+//!   claimed tick (backwards, or forwards past the winner's). Only the winner writes: checked
+//!   sequentially (deterministic) and under loom.
+//! - **Ignoring the CAS's result**, **an off-by-one at the interval**: sequential and racing
+//!   checks. Lesson 3 (`sessionlab::docs::atomics`) teaches the compare-and-swap used here.
+//!
 //! Grading (`cargo run -- exercise check 3`): sequential rules, racing real threads, and a
 //! loom model of two callers.
 

@@ -11,6 +11,19 @@
 //! Your part is [`touch_word`], the CAS loop, and [`RwLockStore::touch`], which must use the
 //! read lock. Why a CAS loop and not `load` then `store`? Two touches at 5 and 7 can both load
 //! 0; if the one at 5 stores last, activity moves backwards to 5 and the session expires early.
+//! Lesson 3 (`sessionlab::docs::atomics`, notebooks/03-atomics-and-memory-ordering) teaches
+//! the loop: compare-and-swap, why `compare_exchange_weak` is the one to use in a loop, and
+//! why a failed CAS hands you the value to retry with.
+//!
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **`touch` under the write lock** (even with a correct CAS): the grader holds a read
+//!   guard on another thread and your `touch` must still finish (deterministic).
+//! - **Load-then-store in `touch_word`** (with or without a write lock around it): loom runs
+//!   two touches at 5 and 7 on one word and finds the one where 5 is written last.
+//! - **A CAS loop that never reloads its expected value**: it spins forever; loom gives up on
+//!   it, and on real threads the check is stopped at its time limit and named.
+//! - **Reviving an expired session**: the conformance suite.
 //!
 //! Grading (`cargo run -- exercise check 4`): conformance, linearizability, loom scenarios.
 

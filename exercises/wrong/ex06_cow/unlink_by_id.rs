@@ -21,6 +21,16 @@
 //! Your part: `remove` and `sweep` (and the `unlink` helper). The cost lesson: every write
 //! clones the whole map, O(n).
 //!
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **Unlinking without winning the tombstone CAS**: loom's `remove_remove` (two logouts
+//!   both get the user) and the remove-vs-sweep race.
+//! - **A tombstone that is never unlinked** (a leak that `len` does not show): the memory check
+//!   (100 000 sessions come and go; the live bytes must stay flat).
+//! - **Unlinking by id instead of by pointer**: loom's `remove_insert_same_id` (a re-login
+//!   racing the logout is unlinked with it).
+//! - **A sweep that skips the tombstone**: loom's touch/sweep scenarios.
+//!
 //! Grading (`cargo run -- exercise check 6`): conformance, linearizability, loom scenarios.
 //!
 //! [`Activity::tombstone`]: sessionlab::session::Activity::tombstone

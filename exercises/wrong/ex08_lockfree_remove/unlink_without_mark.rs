@@ -21,6 +21,15 @@
 //!    changed the predecessor; a fresh [`LockFreeList::search`] unlinks every marked node it
 //!    passes, ours included.
 //!
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **Skipping the tombstone CAS**: loom's `remove_remove` and `remove_sweep` (crossbeam's
+//!   loom mode, a one-list store) and the real-thread remove-vs-sweep race.
+//! - **Unlinking without marking `next` first**: loom's `remove_insert_next_id` (a login linked
+//!   after the node meanwhile is lost).
+//! - **Never handing the node to the collector**, **tombstoning without unlinking**: the
+//!   memory check (the live bytes must stay flat as sessions come and go).
+//!
 //! Grading (`cargo run -- exercise check 8`): the conformance suite and the linearizability
 //! checker, on real threads (see exercises/README.md for why not loom).
 //!
