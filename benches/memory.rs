@@ -15,7 +15,7 @@
 mod common;
 
 use common::{COW_MAX, Contender, fillable, report_dir, test_mode};
-use sessionlab::mixes::{Floor, START, prefill_id};
+use sessionlab::benchmark::{Floor, START, prefill_id};
 use sessionlab::sync::{AtomicUsize, Ordering};
 use sessionlab::{Config, UserId};
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -5,7 +5,7 @@
 //!   the floor (a plain `HashMap`, same hasher, no coordination) is in every group.
 //! * `throughput-<mix>`: ops/s at 1, 2 and 4 threads for conc-map-bench's read-heavy,
 //!   exchange and rapid-grow mixes and the session mix (with a live sweeper), each map fresh
-//!   from a 10k prefill, workloads from [`sessionlab::mixes`].
+//!   from a 10k prefill, workloads from [`sessionlab::benchmark`].
 //! * `scaling`: insert latency and sweep time at 1k, 10k, 100k and 1M sessions: the
 //!   copy-on-write store's O(n) writes against everyone's flat ones.
 //!
@@ -20,7 +20,7 @@ mod common;
 use common::latency::{self, Bench};
 use common::{Contender, fillable, test_mode};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
-use sessionlab::mixes::{Mix, START, Workload, run_threads};
+use sessionlab::benchmark::{Mix, START, Workload, run_threads};
 use sessionlab::{Config, SessionStore};
 use std::time::Duration;
 

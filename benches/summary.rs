@@ -26,7 +26,7 @@ use common::pause::{self, Pause, sweep_pause, sweep_pause_of};
 use common::{Contender, fillable, report_dir, test_mode};
 use plotters::prelude::*;
 use serde::Serialize;
-use sessionlab::mixes::{Mix, Workload, run_threads};
+use sessionlab::benchmark::{Mix, Workload, run_threads};
 use sessionlab::{Config, SessionStore, ShardedStore};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};

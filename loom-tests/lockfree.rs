@@ -23,9 +23,9 @@
 //! [`remove_insert_next`], is the interleaving Harris's mark exists for, with the test that
 //! the mark-less mutant fails it.
 
-use crate::model::run_model;
-use crate::scenarios::{TTL, model_config};
-use sessionlab::mutants::UnmarkedUnlinkStore;
+use sessionlab::check::loom::run_model;
+use sessionlab::check::loom::scenarios::{TTL, model_config};
+use sessionlab::check::mutants::UnmarkedUnlinkStore;
 use sessionlab::sync::{Arc, thread};
 use sessionlab::{Config, LockFreeStore, SessionId, SessionStore, UserId};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -47,7 +47,7 @@ macro_rules! generic_scenarios {
             $(
                 #[test]
                 fn $scenario() {
-                    crate::scenarios::$scenario(super::lockfree);
+                    sessionlab::check::loom::scenarios::$scenario(super::lockfree);
                 }
             )+
         }

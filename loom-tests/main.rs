@@ -7,8 +7,9 @@
 //!
 //! and see `loom-tests/README.md` for how to read a failure, the exhaustive mode, and costs.
 //!
-//! Layout: [`model`] runs a model with its bounds; [`scenarios`] holds the generic scenarios
-//! and the `loom_scenarios!` macro; the other modules instantiate them.
+//! The kit lives in the library, as `sessionlab::check::loom` (compiled under the same cfg): the
+//! model runner, the generic scenarios written once with the `loom_scenarios!` macro, and the
+//! sweep gate's scenario. The modules here instantiate them.
 // The crate docs come before the cfg, the one exception to "every file starts with
 // `#![cfg(loom)]`": without `--cfg loom` the crate is empty, and an empty crate must still be
 // documented or `missing_docs` fails clippy's `-D warnings`.
@@ -16,8 +17,6 @@
 
 mod gate;
 mod lockfree;
-mod model;
 mod mutants;
 mod racy;
-mod scenarios;
 mod stores;

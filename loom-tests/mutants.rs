@@ -1,5 +1,5 @@
 #![cfg(loom)]
-//! The suite tests itself: every deliberately buggy store in `sessionlab::mutants` must be
+//! The suite tests itself: every deliberately buggy store in `sessionlab::check::mutants` must be
 //! *caught*, each by the scenario its module docs name, failing with that scenario's own
 //! assertion (the expected substring). If a change to a scenario makes it too weak to see a
 //! bug, the matching test here fails.
@@ -8,8 +8,8 @@
 //! a data race (no `unsafe`), so loom's race detection cannot either. It takes the scenario's
 //! assertion on the outcome, checked in every interleaving.
 
-use crate::scenarios;
-use sessionlab::mutants::{
+use sessionlab::check::loom::scenarios;
+use sessionlab::check::mutants::{
     BackwardsTouchStore, LoadStoreCowStore, UncheckedRemoveStore, UncheckedSweepStore,
 };
 
@@ -49,14 +49,14 @@ fn unchecked_sweep_is_caught_by_touch_sweep() {
     scenarios::touch_sweep(UncheckedSweepStore::new);
 }
 
-/// Every entry of `sessionlab::mutants::ALL` whose `caught_by` names a generic scenario is
+/// Every entry of `sessionlab::check::mutants::ALL` whose `caught_by` names a generic scenario is
 /// really caught by it: a mutant added to that list is checked here with no new code. (Entries
 /// whose scenario is not generic, such as the lock-free store's own, are checked in their own
 /// file.) Each model runs on its own OS thread, so a panic leaves no loom state behind.
 #[test]
 fn every_listed_mutant_is_caught_by_the_scenario_it_names() {
     let mut checked = 0;
-    for mutant in sessionlab::mutants::ALL {
+    for mutant in sessionlab::check::mutants::ALL {
         let Some(&(_, scenario)) =
             scenarios::ALL.iter().find(|(name, _)| *name == mutant.caught_by)
         else {

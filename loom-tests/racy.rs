@@ -8,8 +8,8 @@
 //! "Concurrent read and write accesses", with " to `UnsafeCell`" added when the write is the
 //! later access. `README.md` shows a captured report and how to read it.
 
-use crate::scenarios;
 use sessionlab::RacyStore;
+use sessionlab::check::loom::scenarios;
 
 /// Two logins at once: write/write.
 #[test]

@@ -1,7 +1,7 @@
 #![cfg(loom)]
 //! Every correct store, every generic scenario: one line per store.
 
-use crate::scenarios::loom_scenarios;
+use sessionlab::loom_scenarios;
 use sessionlab::{CowStore, MutexStore, RwLockStore, ShardedStore};
 
 loom_scenarios!(mutex, MutexStore::new);

@@ -26,7 +26,7 @@ let quick = std::env::var_os("SESSIONLAB_NOTEBOOK_QUICK").is_some();
 let run_for = if quick { std::time::Duration::from_millis(150) } else { std::time::Duration::from_millis(600) };
 println!("quick mode: {quick}, each workload runs {run_for:?}");"""
 
-WORKLOAD_FN = """use sessionlab::workload::{self, Progress, WorkloadSpec};
+WORKLOAD_FN = """use sessionlab::check::workload::{self, Progress, WorkloadSpec};
 use sessionlab::sync::Arc;
 use sessionlab::{Config, SessionStore, StoreKind};
 
@@ -116,7 +116,7 @@ println!("touch at 1500 -> {:?}", store.touch(&id, 1_500));
 
 Concurrently it is undefined behaviour: the lab measured lost sessions, threads spinning forever
 inside `HashMap::insert` on a corrupted table, `SIGSEGV` and `free(): invalid pointer`. So it
-only ever runs in a **child process** with a timeout (`sessionlab::isolate::run_child`), and
+only ever runs in a **child process** with a timeout (`sessionlab::check::isolate::run_child`), and
 the report says how the child ended. Below, the CLI's demo runs the racy store under the session
 workload (handler threads + a live sweeper) and prints JSON; we run it three times, because each
 run can end differently.
@@ -181,7 +181,7 @@ The Go lesson's `RwLock` store: a touch is a map write, so it takes the write lo
     code("""
 use sessionlab::sync::RwLock;
 use sessionlab::{Occupied, SessionId, Tick, UserId};
-use sessionlab::session::is_expired;
+use sessionlab::activity::is_expired;
 use std::collections::HashMap;
 
 struct WriteTouchStore { ttl: u64, map: RwLock<HashMap<SessionId, (UserId, Tick)>> }
@@ -235,7 +235,7 @@ zero lost, resurrected and wrongly swept sessions: correctness is not the differ
 
 Why must the CAS be a loop, not `load` then `store`? Two touches at 5 and 7 can both load 0; if
 the one at 5 stores last, the activity moves *backwards* and the session expires early. The lab
-keeps that bug as a mutant (`sessionlab::mutants`), and loom catches it.
+keeps that bug as a mutant (`sessionlab::check::mutants`), and loom catches it.
 
 ## Try this
 

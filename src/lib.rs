@@ -35,34 +35,33 @@
 //! assert_eq!(store.touch(&id, 1_500), None);
 //! ```
 
-#[cfg(not(loom))]
-pub mod docs;
-/// Recording real threads' calls and checking the history for linearizability.
-pub mod history;
+// The taught code: what a session store is made of, from the bottom up.
+pub mod activity;
 pub mod id;
-/// The sequential reference model: the specification every store is compared with.
-pub mod model;
-/// Deliberately buggy stores, one concurrency bug each, that the checkers must catch.
-pub mod mutants;
 pub mod session;
 pub mod store;
 pub mod stores;
 pub mod sweeper;
 pub mod sync;
+pub mod time;
 
-#[cfg(not(loom))]
-pub mod conformance;
-#[cfg(not(loom))]
-pub mod isolate;
-#[cfg(not(loom))]
-pub mod mixes;
-#[cfg(not(loom))]
-pub mod workload;
+// The checking kit: the specification as code, and the tools that hold every store to it.
+pub mod check;
 
+// Measuring: the workloads behind `benches/` and BENCHMARKS.md.
+#[cfg(not(loom))]
+pub mod benchmark;
+
+// The course text.
+#[cfg(not(loom))]
+pub mod docs;
+
+pub use activity::Activity;
 pub use id::{ParseSessionIdError, SessionId};
-pub use session::{Tick, UserId};
+pub use session::UserId;
 pub use store::{Config, FallibleSessionStore, Occupied, SessionStore};
 pub use stores::{
     CowStore, LockFreeStore, MutexStore, RacyStore, RwLockStore, ShardedStore, StoreKind,
 };
 pub use sweeper::SweepGate;
+pub use time::{Clock, Tick};

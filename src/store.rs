@@ -1,7 +1,8 @@
 //! The [`SessionStore`] trait every variant implements, and its [`Config`].
 
 use crate::id::SessionId;
-use crate::session::{Tick, UserId};
+use crate::session::UserId;
+use crate::time::Tick;
 use std::fmt;
 
 /// Returned by [`SessionStore::insert`] when the id is already stored.
@@ -19,7 +20,7 @@ impl std::error::Error for Occupied {}
 /// A concurrent map `session id -> (user, last activity)`.
 ///
 /// The sequential specification (DESIGN, "Semantics"): a session is *expired* at `now` when
-/// `last_active + ttl <= now` (see [`crate::session::is_expired`]). Every operation on one id
+/// `last_active + ttl <= now` (see [`crate::activity::is_expired`]). Every operation on one id
 /// is linearizable; a history is checked key by key, with [`sweep`](Self::sweep) counting as
 /// one removal per key it removed.
 ///

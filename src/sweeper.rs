@@ -14,8 +14,8 @@
 //! fix: a `compare_exchange` on the last-sweep tick, so of any number of callers past the
 //! interval exactly one wins.
 
-use crate::session::Tick;
 use crate::sync::{AtomicU64, Ordering};
+use crate::time::Tick;
 
 /// A single-flight gate: at most one caller per interval is told to sweep.
 #[derive(Debug)]
@@ -77,33 +77,15 @@ impl LessonGate {
 // `crossbeam_loom` too: crossbeam-channel does not build in crossbeam's loom mode (see
 // Cargo.toml), and a background thread has no place in a model anyway.
 #[cfg(not(any(loom, crossbeam_loom)))]
-pub use background::{Clock, SweepStats, Sweeper};
+pub use background::{SweepStats, Sweeper};
 
 #[cfg(not(any(loom, crossbeam_loom)))]
 mod background {
-    use crate::session::Tick;
     use crate::store::SessionStore;
     use crate::sync::{Arc, thread};
+    use crate::time::Clock;
     use crossbeam_channel::{Sender, select, tick};
-    use std::time::{Duration, Instant};
-
-    /// A millisecond clock for front ends (stores never read one): ticks since it started.
-    #[derive(Debug, Clone, Copy)]
-    pub struct Clock {
-        start: Instant,
-    }
-
-    impl Clock {
-        /// A clock reading 0 now.
-        pub fn start() -> Self {
-            Self { start: Instant::now() }
-        }
-
-        /// Milliseconds since [`Clock::start`].
-        pub fn now(&self) -> Tick {
-            u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
-        }
-    }
+    use std::time::Duration;
 
     /// What a [`Sweeper`] did.
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -179,6 +161,7 @@ mod tests {
     use crate::store::{Config, SessionStore};
     use crate::stores::MutexStore;
     use crate::sync::Arc;
+    use crate::time::Clock;
     use std::time::{Duration, Instant};
 
     #[test]

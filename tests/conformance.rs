@@ -4,8 +4,8 @@
 // The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
 #![cfg(not(loom))]
 
-use sessionlab::conformance::{self, CheckResult};
-use sessionlab::mutants;
+use sessionlab::check::conformance::{self, CheckResult};
+use sessionlab::check::mutants;
 use sessionlab::{
     Config, CowStore, LockFreeStore, MutexStore, RwLockStore, SessionStore, ShardedStore,
 };

@@ -1,4 +1,4 @@
-//! Linearizability of real-thread histories ([`sessionlab::history`]).
+//! Linearizability of real-thread histories ([`sessionlab::check::history`]).
 //!
 //! * The checker itself, on hand-written histories: it accepts what the specification allows
 //!   and rejects what it forbids (so the properties below can fail).
@@ -6,7 +6,7 @@
 //!   scenarios of 2–4 threads with 3–20 calls each over a pool of 1–4 ids, each run several
 //!   times on real threads released together by a barrier; every history must be
 //!   linearizable.
-//! * Every mutant (`sessionlab::mutants::ALL`): within a bounded number of tries some history
+//! * Every mutant (`sessionlab::check::mutants::ALL`): within a bounded number of tries some history
 //!   must be *non*-linearizable; the smallest witness found is printed. Three of every four
 //!   tries use a "hot session" family (see `hot_scenario`), the fourth the general one.
 //! * The racy store, in a child process (this test binary re-executed on one hidden test): it
@@ -24,10 +24,11 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{FileFailurePersistence, TestRunner};
-use sessionlab::history::{Call, History, NotLinearizable, Recorder};
-use sessionlab::isolate::{ChildOutcome, run_child};
-use sessionlab::model::{Op, Ret};
-use sessionlab::{Config, Occupied, SessionId, SessionStore, StoreKind, Tick, UserId, mutants};
+use sessionlab::check::history::{Call, History, NotLinearizable, Recorder};
+use sessionlab::check::isolate::{ChildOutcome, run_child};
+use sessionlab::check::model::{Op, Ret};
+use sessionlab::check::mutants;
+use sessionlab::{Config, Occupied, SessionId, SessionStore, StoreKind, Tick, UserId};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

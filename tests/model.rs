@@ -1,5 +1,5 @@
 //! Sequential model check: every store, correct or not, against the reference model
-//! ([`sessionlab::model::Model`]), one call at a time.
+//! ([`sessionlab::check::model::Model`]), one call at a time.
 //!
 //! Sequentially every store must behave exactly like the model, the racy store and the
 //! mutants included (their bugs need a second thread). proptest generates call sequences over
@@ -16,8 +16,9 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use sessionlab::model::{Model, Op};
-use sessionlab::{Config, SessionId, SessionStore, StoreKind, Tick, UserId, mutants};
+use sessionlab::check::model::{Model, Op};
+use sessionlab::check::mutants;
+use sessionlab::{Config, SessionId, SessionStore, StoreKind, Tick, UserId};
 
 type Build = Box<dyn Fn(&Config) -> Box<dyn SessionStore>>;
 

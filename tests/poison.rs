@@ -31,7 +31,7 @@
 // The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
 #![cfg(not(loom))]
 
-use sessionlab::model::{Model, Op};
+use sessionlab::check::model::{Model, Op};
 use sessionlab::sync::{Mutex, RwLock};
 use sessionlab::{Config, SessionId, SessionStore, StoreKind, Tick, UserId};
 use std::collections::HashMap;

@@ -5,8 +5,8 @@
 // The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
 #![cfg(not(loom))]
 
-use sessionlab::isolate::{ChildOutcome, run_child};
-use sessionlab::workload::WorkloadReport;
+use sessionlab::check::isolate::{ChildOutcome, run_child};
+use sessionlab::check::workload::WorkloadReport;
 use std::process::Command;
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Stress with invariants: the session workload ([`sessionlab::workload`]) on every correct
+//! Stress with invariants: the session workload ([`sessionlab::check::workload`]) on every correct
 //! store, with a live background sweeper, checking that no session is lost, resurrected or
 //! wrongly swept, and that the final count adds up.
 //!
@@ -17,8 +17,8 @@
 #![cfg(not(loom))]
 
 use sessionlab::StoreKind;
-use sessionlab::mutants;
-use sessionlab::workload::{Progress, WorkloadReport, WorkloadSpec, run};
+use sessionlab::check::mutants;
+use sessionlab::check::workload::{Progress, WorkloadReport, WorkloadSpec, run};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Measurement code shared by the bench targets: the anchors, the single-thread timing loops,
 //! the sweep-pause probe. The *workloads* (op mixes, keys, the threaded runner) come from the
-//! library's [`sessionlab::mixes`], never from here.
+//! library's [`sessionlab::benchmark`], never from here.
 
 pub mod anchors;
 pub mod latency;

@@ -27,7 +27,7 @@
 
 // I AM NOT DONE
 
-use sessionlab::session::is_expired;
+use sessionlab::activity::is_expired;
 use sessionlab::sync::{HashMap, Mutex, MutexGuard, hash_map_with_capacity};
 use sessionlab::{Config, Occupied, SessionId, SessionStore, Tick, UserId};
 use std::collections::hash_map::Entry;

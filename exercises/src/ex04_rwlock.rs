@@ -30,7 +30,7 @@
 
 // I AM NOT DONE
 
-use sessionlab::session::is_expired;
+use sessionlab::activity::is_expired;
 use sessionlab::sync::{
     AtomicU64, HashMap, Ordering, RwLock, RwLockReadGuard, RwLockWriteGuard, hash_map_with_capacity,
 };

@@ -31,8 +31,8 @@
 //!
 //! Grading (`cargo run -- exercise check 6`): conformance, linearizability, loom scenarios.
 //!
-//! [`Activity::tombstone`]: sessionlab::session::Activity::tombstone
-//! [`Activity::tombstone_if_expired`]: sessionlab::session::Activity::tombstone_if_expired
+//! [`Activity::tombstone`]: sessionlab::activity::Activity::tombstone
+//! [`Activity::tombstone_if_expired`]: sessionlab::activity::Activity::tombstone_if_expired
 //!
 //! TODO: write `unlink`, `remove` and `sweep` with the tombstone protocol.
 //! Hint: `cargo run -- exercise hint 6`. Check: `cargo run -- exercise check 6`.

@@ -31,7 +31,7 @@
 //! Grading (`cargo run -- exercise check 8`): the conformance suite and the linearizability
 //! checker, on real threads (see exercises/README.md for why not loom).
 //!
-//! [`Activity::tombstone`]: sessionlab::session::Activity::tombstone
+//! [`Activity::tombstone`]: sessionlab::activity::Activity::tombstone
 //!
 //! TODO: write `remove`: tombstone, mark, unlink.
 //! Hint: `cargo run -- exercise hint 8`. Check: `cargo run -- exercise check 8`.
@@ -39,7 +39,7 @@
 // I AM NOT DONE
 
 use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
-use sessionlab::session::Activity;
+use sessionlab::activity::Activity;
 use sessionlab::sync::Ordering;
 use sessionlab::{Config, Occupied, SessionId, SessionStore, Tick, UserId};
 use std::cmp;

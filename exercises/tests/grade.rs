@@ -22,9 +22,10 @@ mod common;
 use common::{
     CHILD_VAR, Expect, Report, catching, check_timeout, child_verdict, expectation, in_child, join,
 };
-use sessionlab::history::Recorder;
-use sessionlab::model::Op;
-use sessionlab::{Config, SessionId, SessionStore, UserId, conformance};
+use sessionlab::check::conformance;
+use sessionlab::check::history::Recorder;
+use sessionlab::check::model::Op;
+use sessionlab::{Config, SessionId, SessionStore, UserId};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicIsize, Ordering};

@@ -1,5 +1,5 @@
-//! The loom graders: the lab's own generic loom scenarios (`loom-tests/scenarios.rs`, included
-//! here as they are, with their `run_model` helper) run on each exercise's store, plus each
+//! The loom graders: the lab's own generic loom scenarios (`sessionlab::check::loom::scenarios`,
+//! with its `run_model` runner) run on each exercise's store, plus each
 //! exercise's own scenarios (exercise 3's gate, exercise 4's `touch_word`, exercise 8's
 //! removals). Run them with the lab's documented loom command, for one exercise:
 //!
@@ -20,22 +20,15 @@
 // Each exercise's grader is compiled only with its feature (`--features ex04_rwlock`).
 #![allow(dead_code, unused_imports)]
 
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../../loom-tests/model.rs"]
-mod model;
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../../loom-tests/scenarios.rs"]
-mod scenarios;
-
 mod common;
 
 use common::{CHILD_VAR, Report, catching, check_timeout, child_verdict, in_child};
-use model::run_model;
+use sessionlab::check::loom::{run_model, scenarios};
 use sessionlab::sync::{Arc, AtomicU64, Ordering, thread};
 use sessionlab::{Config, SessionId, SessionStore, UserId};
 use std::time::Duration;
 
-/// The scenarios of the store exercises: the lab's generic ones (`loom-tests/scenarios.rs`), in
+/// The scenarios of the store exercises: the lab's generic ones (`sessionlab::check::loom::scenarios`), in
 /// order, then the removals' own.
 const STORE_SCENARIOS: [&str; 12] = [
     "insert_distinct",

@@ -14,7 +14,7 @@
 //! [`is_expired`], which is monotone in `last_active`) before the call.
 
 use sessionlab::Tick;
-use sessionlab::session::is_expired;
+use sessionlab::activity::is_expired;
 
 /// The key prefix a store uses unless told otherwise.
 pub const DEFAULT_PREFIX: &str = "sessionlab:session:";

@@ -40,7 +40,7 @@ use crate::keys::{self, DEFAULT_PREFIX, encode_tick, expiry_threshold};
 use crate::scripts::Scripts;
 use r2d2::{CustomizeConnection, Pool, PooledConnection};
 use redis::Client;
-use sessionlab::session::Activity;
+use sessionlab::activity::Activity;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, Tick, UserId};
 use std::collections::HashSet;
 use std::time::Duration;

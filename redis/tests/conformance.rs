@@ -4,9 +4,10 @@
 
 mod common;
 
-use sessionlab::history::Recorder;
-use sessionlab::model::Op;
-use sessionlab::{Config, SessionId, UserId, conformance};
+use sessionlab::check::conformance;
+use sessionlab::check::history::Recorder;
+use sessionlab::check::model::Op;
+use sessionlab::{Config, SessionId, UserId};
 
 #[test]
 fn conformance_suite() {

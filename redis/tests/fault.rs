@@ -219,7 +219,7 @@ fn a_frozen_server_times_out_and_recovers() {
 
 #[test]
 fn the_web_app_answers_503_while_redis_is_down_and_serves_again_after() {
-    use sessionlab::sweeper::Clock;
+    use sessionlab::time::Clock;
     use sessionlab_web::backend::Backend;
     use sessionlab_web::client::Client;
     use sessionlab_web::server::{RunningServer, ServeConfig};

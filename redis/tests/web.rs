@@ -7,7 +7,7 @@
 
 mod common;
 
-use sessionlab::sweeper::Clock;
+use sessionlab::time::Clock;
 use sessionlab::{Config, UserId};
 use sessionlab_redis::{RedisOptions, RedisStore, RedisUsers};
 use sessionlab_web::backend::Backend;

@@ -2,7 +2,7 @@
 
 use clap::Args;
 use sessionlab::StoreKind;
-use sessionlab::workload::WorkloadSpec;
+use sessionlab::check::workload::WorkloadSpec;
 use std::time::Duration;
 
 /// The workload's shape, shared by the demo and its child process.

@@ -4,9 +4,9 @@ use super::args::{ChildArgs, DemoArgs, WorkloadArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use sessionlab::StoreKind;
-use sessionlab::isolate::{self, ChildOutcome};
+use sessionlab::check::isolate::{self, ChildOutcome};
+use sessionlab::check::workload::{self, Progress, WorkloadReport, WorkloadSpec};
 use sessionlab::sync::Arc;
-use sessionlab::workload::{self, Progress, WorkloadReport, WorkloadSpec};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 

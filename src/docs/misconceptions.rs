@@ -29,7 +29,7 @@
 //! Two deletes of one key are two writes to one table. Beyond the crash, the *result* is
 //! wrong: both callers believe they logged the session out. The spec here says that of two
 //! concurrent removes exactly one gets `Some`, and the conformance check
-//! [`concurrent_removes_have_one_winner`](crate::conformance::concurrent_removes_have_one_winner)
+//! [`concurrent_removes_have_one_winner`](crate::check::conformance::concurrent_removes_have_one_winner)
 //! and the loom scenario `remove_remove` hold every store to it.
 //!
 //! ## "The cleanup timestamp is harmless"
@@ -45,7 +45,7 @@
 //! Only if requests are reads. The lesson's touch is a map write (`dbSessions[id] = s`), so
 //! under an `RwLock` every request would still take the write lock. The fix is to make touch
 //! a read of the map and a compare-and-swap on an atomic activity word inside the value (see
-//! [`Activity`](crate::session::Activity)). And even then a read lock is a shared counter that
+//! [`Activity`](crate::activity::Activity)). And even then a read lock is a shared counter that
 //! every reader writes: it serialises on one cache line, which is what sharding fixes.
 //!
 //! ## "If it ran fine in testing, it is fine"
@@ -53,5 +53,5 @@
 //! Undefined behaviour has no guaranteed symptom. The same racy run here hangs (a thread
 //! probing a corrupted table forever), dies of SIGSEGV, aborts with `free(): invalid pointer`,
 //! or finishes and quietly loses hundreds of sessions. That is why the lab runs it only in a
-//! child process ([`isolate`](crate::isolate)) or under loom, which turns the race into a
+//! child process ([`isolate`](crate::check::isolate)) or under loom, which turns the race into a
 //! deterministic report: `Causality violation: Concurrent write accesses to UnsafeCell`.

@@ -24,9 +24,10 @@
 //! long as a reader holds them, so memory can spike under load.
 
 use crate::id::SessionId;
-use crate::session::{Session, Tick, UserId};
+use crate::session::{Session, UserId};
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{Arc, CowCell, HashMap, hash_map_with_capacity};
+use crate::time::Tick;
 
 type Map = HashMap<SessionId, Arc<Session>>;
 

@@ -39,7 +39,7 @@
 //! **Why marking is needed at all (the Harris insight).** Without the mark, "unlink B" is a
 //! CAS on A's link while "insert C after B" is a CAS on B's link: different words, so both
 //! succeed, and C hangs off a node that is no longer in the list: a lost insert. The
-//! deliberately weakened copy [`UnmarkedUnlinkStore`](crate::mutants::UnmarkedUnlinkStore)
+//! deliberately weakened copy [`UnmarkedUnlinkStore`](crate::check::mutants::UnmarkedUnlinkStore)
 //! keeps exactly that bug, and the loom suite catches it (`loom-tests/lockfree.rs`).
 //!
 //! **ABA and reclamation.** A thread that has loaded a pointer to node B may be paused while
@@ -84,10 +84,12 @@
 //! thread-local), and it has a single bucket so that every scenario's ids share one list: the
 //! list is what is worth model checking, not the hash.
 
+use crate::activity::Activity;
 use crate::id::SessionId;
-use crate::session::{Activity, Tick, UserId};
+use crate::session::UserId;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{Ordering, SessionHasher};
+use crate::time::Tick;
 use crossbeam_epoch::{Atomic, Guard, Owned, Shared};
 use std::cmp;
 use std::hash::BuildHasher;

@@ -15,10 +15,12 @@
 //! fastest correct store; with sixteen it is the slowest, and its sweep pause is the whole
 //! map's walk.
 
+use crate::activity::is_expired;
 use crate::id::SessionId;
-use crate::session::{Tick, UserId, is_expired};
+use crate::session::UserId;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{HashMap, Mutex, MutexGuard, hash_map_with_capacity};
+use crate::time::Tick;
 use std::collections::hash_map::Entry;
 
 /// A `Mutex<HashMap>` store: correct and serial.

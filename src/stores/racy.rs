@@ -23,12 +23,14 @@
 //! All of this is *undefined behaviour*: the compiler may assume it never happens, so no
 //! outcome, not even a crash, is guaranteed. Loom reports it deterministically as a causality
 //! violation on the `UnsafeCell`; on real threads the lab runs it only in a child process with
-//! a timeout (see [`crate::isolate`]).
+//! a timeout (see [`crate::check::isolate`]).
 
+use crate::activity::is_expired;
 use crate::id::SessionId;
-use crate::session::{Tick, UserId, is_expired};
+use crate::session::UserId;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{HashMap, UnsafeCell, hash_map_with_capacity};
+use crate::time::Tick;
 use std::collections::hash_map::Entry;
 
 /// The lesson's unsynchronised map. Deliberately unsound: see the module docs.

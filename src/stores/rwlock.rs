@@ -20,9 +20,10 @@
 //! shared reader count caps read scaling long before the core count does.
 
 use crate::id::SessionId;
-use crate::session::{Session, Tick, UserId};
+use crate::session::{Session, UserId};
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{HashMap, RwLock, RwLockReadGuard, RwLockWriteGuard, hash_map_with_capacity};
+use crate::time::Tick;
 use std::collections::hash_map::Entry;
 
 /// A `RwLock<HashMap>` store whose touches share the read lock.

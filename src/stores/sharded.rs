@@ -21,9 +21,10 @@
 //! different instant), and a hot key still serialises on its shard.
 
 use crate::id::SessionId;
-use crate::session::{Session, Tick, UserId};
+use crate::session::{Session, UserId};
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard, SessionHasher};
+use crate::time::Tick;
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;

@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use sessionlab::sweeper::Clock;
+use sessionlab::time::Clock;
 use sessionlab::{SessionId, SweepGate, UserId};
 use std::sync::Arc;
 use std::time::Duration;

@@ -13,7 +13,8 @@
 //! remote store must share their user directory as well: see [`Backend::with_users`].
 
 use crate::users::UserDirectory;
-use sessionlab::sweeper::{Clock, Sweeper};
+use sessionlab::sweeper::Sweeper;
+use sessionlab::time::Clock;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, SessionStore, StoreKind};
 use sessionlab::{Tick, UserId};
 use std::error::Error;

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use sessionlab::StoreKind;
-use sessionlab::sweeper::Clock;
+use sessionlab::time::Clock;
 use sessionlab_web::load::{self, LoadConfig, LoadReport};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use sessionlab_web::supervise::{LISTENING, ServerChild, ServerFate};

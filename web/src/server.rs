@@ -11,7 +11,7 @@ use axum_server::Handle;
 use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use sessionlab::SweepGate;
-use sessionlab::sweeper::Clock;
+use sessionlab::time::Clock;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;

@@ -1,12 +1,12 @@
 //! The server as a child process, so that a store that crashes or hangs it (the racy one)
 //! is reported, not suffered.
 //!
-//! [`sessionlab::isolate::run_child`] runs a child to its end; a server has no end, so here
+//! [`sessionlab::check::isolate::run_child`] runs a child to its end; a server has no end, so here
 //! the child is started, its address read from its first line of output, loaded, and then
 //! asked how it is: exited, killed by a signal, hung (alive but silent past the load's
 //! timeout), or fine (and then stopped).
 
-use sessionlab::isolate::signal_name;
+use sessionlab::check::isolate::signal_name;
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};

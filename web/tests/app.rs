@@ -1,7 +1,7 @@
 //! The app on an ephemeral loopback port: cookies, the flow, bad input, TLS, a failing
 //! remote store, and a short load run on every correct store.
 
-use sessionlab::sweeper::Clock;
+use sessionlab::time::Clock;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, SessionStore, StoreKind};
 use sessionlab::{Tick, UserId};
 use sessionlab_web::backend::Backend;

@@ -24,7 +24,7 @@
 //! Grading (`cargo run -- exercise check 1`): the conformance suite, random real-thread
 //! histories through the linearizability checker, and every loom scenario.
 
-use sessionlab::session::is_expired;
+use sessionlab::activity::is_expired;
 use sessionlab::sync::{HashMap, Mutex, MutexGuard, hash_map_with_capacity};
 use sessionlab::{Config, Occupied, SessionId, SessionStore, Tick, UserId};
 use std::collections::hash_map::Entry;

@@ -27,7 +27,7 @@
 //!
 //! Grading (`cargo run -- exercise check 4`): conformance, linearizability, loom scenarios.
 
-use sessionlab::session::is_expired;
+use sessionlab::activity::is_expired;
 use sessionlab::sync::{
     AtomicU64, HashMap, Ordering, RwLock, RwLockReadGuard, RwLockWriteGuard, hash_map_with_capacity,
 };

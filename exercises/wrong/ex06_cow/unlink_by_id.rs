@@ -33,8 +33,8 @@
 //!
 //! Grading (`cargo run -- exercise check 6`): conformance, linearizability, loom scenarios.
 //!
-//! [`Activity::tombstone`]: sessionlab::session::Activity::tombstone
-//! [`Activity::tombstone_if_expired`]: sessionlab::session::Activity::tombstone_if_expired
+//! [`Activity::tombstone`]: sessionlab::activity::Activity::tombstone
+//! [`Activity::tombstone_if_expired`]: sessionlab::activity::Activity::tombstone_if_expired
 
 use sessionlab::session::Session;
 use sessionlab::sync::{Arc, CowCell, HashMap, hash_map_with_capacity};

@@ -1,4 +1,3 @@
-#![cfg(loom)]
 //! The one place a loom model is run: [`run_model`] applies the bounds, honours the
 //! environment's overrides, counts the executions loom explored, and prints them with the
 //! scenario's name (the helper sharded-slab's loom tests use, in our words).

@@ -2,7 +2,7 @@
 //! plain store instead of a compare-and-swap. **Wrong on purpose.**
 //!
 //! **What is wrong.** The correct stores move the activity word with a CAS loop to
-//! `max(last_active, now)` ([`Activity::touch`](crate::session::Activity::touch)). This one
+//! `max(last_active, now)` ([`Activity::touch`](crate::activity::Activity::touch)). This one
 //! does the same arithmetic as three separate steps:
 //!
 //! ```text
@@ -27,12 +27,14 @@
 //!
 //! [`RwLockStore`]: crate::stores::RwLockStore
 
+use crate::activity::is_expired;
 use crate::id::SessionId;
-use crate::session::{Tick, UserId, is_expired};
+use crate::session::UserId;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{
     AtomicU64, HashMap, Ordering, RwLock, RwLockReadGuard, RwLockWriteGuard, hash_map_with_capacity,
 };
+use crate::time::Tick;
 use std::collections::hash_map::Entry;
 
 /// What this store keeps per session: the user and a bare atomic tick (no CAS discipline).

@@ -20,10 +20,11 @@
 //! down.
 
 use crate::id::SessionId;
-use crate::session::{Tick, UserId};
+use crate::session::UserId;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::stores::LockFreeStore;
 use crate::sync::Ordering;
+use crate::time::Tick;
 
 /// The lock-free store with remove unlinking an unmarked node. Wrong on purpose.
 pub struct UnmarkedUnlinkStore {

@@ -1,7 +1,7 @@
 //! The conformance suite: one generic set of checks that every store must pass.
 //!
 //! Each check builds fresh stores with the factory it is given, so the same suite grades the
-//! lab's own stores, the deliberately buggy [`mutants`](crate::mutants), and a student's store
+//! lab's own stores, the deliberately buggy [`mutants`](crate::check::mutants), and a student's store
 //! in the course exercises. The sequential checks walk through every rule of the
 //! specification (DESIGN, "Semantics"); the concurrent checks race real threads on the rules
 //! that only concurrency can break. Real threads find races by chance, so the concurrent
@@ -17,11 +17,12 @@
 //!
 //! or programmatically with [`run_all`].
 
+use crate::check::workload::{self, Progress, WorkloadSpec};
 use crate::id::SessionId;
-use crate::session::{Tick, UserId};
+use crate::session::UserId;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{AtomicBool, Barrier, Ordering};
-use crate::workload::{self, Progress, WorkloadSpec};
+use crate::time::Tick;
 use std::fmt;
 use std::time::Duration;
 
@@ -612,8 +613,8 @@ macro_rules! __conformance_checks {
     (@tests $make:expr; $($check:ident),*) => {$(
         #[test]
         fn $check() {
-            let make = $crate::conformance::factory($make);
-            if let Err(violation) = $crate::conformance::$check(&make) {
+            let make = $crate::check::conformance::factory($make);
+            if let Err(violation) = $crate::check::conformance::$check(&make) {
                 panic!("{violation}");
             }
         }
@@ -621,7 +622,7 @@ macro_rules! __conformance_checks {
     (@run_all $make:expr; $($check:ident),*) => {
         vec![$((
             stringify!($check),
-            $crate::conformance::catch_panic(stringify!($check), || $crate::conformance::$check($make)),
+            $crate::check::conformance::catch_panic(stringify!($check), || $crate::check::conformance::$check($make)),
         )),*]
     };
 }

@@ -40,10 +40,12 @@
 //! the whole map and finds nothing, which is what a periodic sweeper does most of the time, and
 //! is exactly the cost the lesson is about: how long the walk keeps others waiting.
 
+use crate::activity::is_expired;
 use crate::id::SessionId;
-use crate::session::{Tick, UserId, is_expired};
+use crate::session::UserId;
 use crate::store::SessionStore;
 use crate::sync::{AtomicBool, AtomicUsize, HashMap, Ordering, hash_map_with_capacity, thread};
+use crate::time::Tick;
 use std::time::{Duration, Instant};
 
 /// The five calls a benchmark workload makes, with the session semantics of [`SessionStore`]
@@ -52,7 +54,7 @@ use std::time::{Duration, Instant};
 /// Every [`SessionStore`] implements it. Anchor maps implement it on a newtype in the bench
 /// files (the orphan rule keeps them there): store `(user, Activity)` values, build the map
 /// with [`SessionHasher`](crate::sync::SessionHasher), and touch through
-/// [`Activity::touch`](crate::session::Activity::touch).
+/// [`Activity::touch`](crate::activity::Activity::touch).
 pub trait MapUnderTest: Send + Sync {
     /// Touches a live session at `now`; `false` if absent or expired.
     fn touch(&self, id: &SessionId, now: Tick) -> bool;

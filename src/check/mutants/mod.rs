@@ -79,7 +79,7 @@ pub const ALL: &[Mutant] = &[
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::ALL;
-    use crate::conformance;
+    use crate::check::conformance;
 
     /// The promise in the module docs: every bug needs an interleaving. Each sequential
     /// conformance check passes on each mutant.

@@ -9,7 +9,7 @@
 //!   is below call B's invocation stamp, A finished before B began, so every linearization
 //!   must put A first. Calls whose stamps interleave were concurrent and may go either way.
 //! * [`History::check`] decides whether some order of the calls, consistent with those
-//!   real-time constraints, is a legal run of the sequential model ([`crate::model`]) that
+//!   real-time constraints, is a legal run of the sequential model ([`crate::check::model`]) that
 //!   returns exactly what the store returned.
 //!
 //! ## The search: Wing–Gong, made local (P-compositionality)
@@ -76,8 +76,8 @@
 //! observations.
 //!
 //! ```
-//! use sessionlab::history::Recorder;
-//! use sessionlab::model::Op;
+//! use sessionlab::check::history::Recorder;
+//! use sessionlab::check::model::Op;
 //! use sessionlab::{Config, SessionId, StoreKind, UserId};
 //!
 //! let ttl = 10;
@@ -102,11 +102,12 @@
 //! assert!(history.check(ttl).is_ok(), "{history}");
 //! ```
 
+use crate::check::model::{Op, Ret, ShortId, Slot};
 use crate::id::SessionId;
-use crate::model::{Op, Ret, ShortId, Slot};
-use crate::session::{Tick, UserId};
+use crate::session::UserId;
 use crate::store::{Occupied, SessionStore};
 use crate::sync::{AtomicU64, Ordering};
+use crate::time::Tick;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 

@@ -3,7 +3,7 @@
 //! Every store is judged against this file. [`Model`] is a single-threaded map with no
 //! atomics, no locks and no cleverness, so that a reader can check it against DESIGN
 //! ("Semantics") line by line; [`Slot`] is the same specification for one session id, which
-//! is all the linearizability checker ([`crate::history`]) needs, because linearizability is
+//! is all the linearizability checker ([`crate::check::history`]) needs, because linearizability is
 //! local and a history is checked key by key. [`Model`] is a map of [`Slot`]s, so the two can
 //! never disagree.
 //!
@@ -12,7 +12,7 @@
 //! ([`Model::apply`]) and compare.
 //!
 //! ```
-//! use sessionlab::model::{Model, Op, Ret};
+//! use sessionlab::check::model::{Model, Op, Ret};
 //! use sessionlab::{Config, SessionId, StoreKind, UserId};
 //!
 //! let mut model = Model::new(10);
@@ -30,9 +30,11 @@
 //! assert_eq!(model.apply(&Op::Len), Ret::Len(0));
 //! ```
 
+use crate::activity::is_expired;
 use crate::id::SessionId;
-use crate::session::{Tick, UserId, is_expired};
+use crate::session::UserId;
 use crate::store::{Occupied, SessionStore};
+use crate::time::Tick;
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -19,10 +19,12 @@
 //! these checks exact rather than statistical.
 
 use crate::id::SessionId;
-use crate::session::{Tick, UserId};
+use crate::session::UserId;
 use crate::store::{Config, Occupied, SessionStore};
-use crate::sweeper::{Clock, Sweeper};
+use crate::sweeper::Sweeper;
 use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::time::Clock;
+use crate::time::Tick;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
