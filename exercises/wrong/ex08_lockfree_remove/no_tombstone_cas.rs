@@ -52,6 +52,35 @@ struct Node {
     next: Atomic<Node>,
 }
 
+/// Under crossbeam's loom mode there is no global collector, so the list has its own; each
+/// thread registers with it once (as `crossbeam_epoch::pin` does with the global one), not
+/// once per call, which would multiply the atomics loom must interleave (given code).
+#[cfg(crossbeam_loom)]
+mod loom_handle {
+    use crossbeam_epoch::{Collector, Guard, LocalHandle};
+    use std::cell::RefCell;
+
+    loom::thread_local! {
+        static HANDLE: RefCell<Option<(Collector, LocalHandle)>> = RefCell::new(None);
+    }
+
+    /// Pins this thread on `collector`, registering it the first time.
+    pub(super) fn pin(collector: &Collector) -> Guard {
+        HANDLE.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if let Some((registered, handle)) = &*slot
+                && registered == collector
+            {
+                return handle.pin();
+            }
+            let handle = collector.register();
+            let guard = handle.pin();
+            *slot = Some((collector.clone(), handle));
+            guard
+        })
+    }
+}
+
 /// Where a search stopped: `prev` is an unmarked link and `curr` what it held when read.
 struct Position<'g> {
     prev: &'g Atomic<Node>,
@@ -79,7 +108,7 @@ impl LockFreeList {
 
     fn pin(&self) -> Guard {
         #[cfg(crossbeam_loom)]
-        return self.collector.register().pin();
+        return loom_handle::pin(&self.collector);
         #[cfg(not(crossbeam_loom))]
         crossbeam_epoch::pin()
     }
