@@ -487,6 +487,7 @@ fn checks_for(exercise: &str) -> Vec<Check> {
 #[test]
 fn child() {
     let Ok(target) = std::env::var(CHILD_VAR) else { return };
+    common::exit_when_parent_dies();
     let (exercise, name) = target.split_once(':').expect("exercise:check");
     let check = checks_for(exercise)
         .into_iter()

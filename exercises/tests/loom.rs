@@ -188,6 +188,7 @@ fn touch_word_race() {
 #[test]
 fn child() {
     let Ok(target) = std::env::var(CHILD_VAR) else { return };
+    common::exit_when_parent_dies();
     let (exercise, scenario) = target.split_once(':').expect("exercise:scenario");
     let scenario = scenario.to_owned();
     let exercise = exercise.to_owned();

@@ -17,6 +17,8 @@
 //!
 //! or programmatically with [`run_all`].
 
+pub mod memory;
+
 use crate::check::workload::{self, Progress, WorkloadSpec};
 use crate::id::SessionId;
 use crate::session::UserId;

@@ -12,8 +12,9 @@
 //!    warm; exercise 8 in crossbeam's loom mode, `target/loom-crossbeam`).
 //!
 //! A compile error is shown once (the first error, in full). Every check runs in a process of
-//! its own under a time limit (the graders do that), and each stage runs in its own process
-//! group under a stage limit, killed whole past it: nothing hangs and nothing is left behind.
+//! its own under a time limit (the graders do that), and each stage runs under a stage limit,
+//! its test binary killed past it (each check's process exits when its parent is gone):
+//! nothing hangs and nothing is left behind.
 //! A stage that ran no tests does not pass. Every stage runs with
 //! `SESSIONLAB_EXERCISE_EXPECT=pass`: the student asks "does my store pass?", whatever the
 //! not-done marker says. The verdict is kept in `exercises/.progress.json` with a hash of the
@@ -272,7 +273,7 @@ fn stages(exercise: &Exercise) -> Vec<Stage> {
     stages
 }
 
-/// How long a whole stage may run before its process group is killed
+/// How long a whole stage may run before its test binary is killed
 /// (`SESSIONLAB_STAGE_TIMEOUT_S`, default 15 minutes; each check inside has its own limit).
 fn stage_limit() -> Duration {
     let s = std::env::var("SESSIONLAB_STAGE_TIMEOUT_S").ok().and_then(|v| v.parse().ok());
@@ -435,10 +436,9 @@ fn stage_target_name(stage: &Stage) -> &'static str {
 }
 
 /// Runs one stage's test binary, printing each check's verdict line as it arrives, under the
-/// stage's time limit (past it the whole process group is killed). Returns whether the
+/// stage's time limit (past it the test binary is killed, and each check process exits with it). Returns whether the
 /// stage passed: the binary succeeded and ran at least one test.
 fn run_stage(stage: &Stage, exe: &Path) -> Result<bool, String> {
-    use std::os::unix::process::CommandExt;
     let mut command = Command::new(exe);
     command
         .args(&stage.filter)
@@ -449,9 +449,10 @@ fn run_stage(stage: &Stage, exe: &Path) -> Result<bool, String> {
         .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own process group: on a timeout, the checks' child processes die with it.
-        .process_group(0);
+        .stderr(Stdio::piped());
+    // Same process group as this command, so Ctrl-C stops everything; on a timeout the test
+    // binary is killed, and each check's process exits when its parent is gone (it watches
+    // its stdin), so nothing is left behind.
     if stage.build != Build::Threads {
         command.env("LOOM_MAX_PREEMPTIONS", "3");
     }
@@ -500,7 +501,7 @@ fn run_stage(stage: &Stage, exe: &Path) -> Result<bool, String> {
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                kill_group(&child);
+                let _ = child.kill();
                 let _ = child.wait();
                 println!(
                     "  FAIL  the stage did not finish in {} s and was stopped (a check may be \
@@ -527,16 +528,6 @@ fn run_stage(stage: &Stage, exe: &Path) -> Result<bool, String> {
         return Ok(false);
     }
     Ok(status.success())
-}
-
-/// Kills the stage's whole process group (the test binary and every check it spawned).
-fn kill_group(child: &std::process::Child) {
-    let group = format!("-{}", child.id());
-    let killed = Command::new("kill").args(["-KILL", "--", &group]).status();
-    if !killed.is_ok_and(|s| s.success()) {
-        // Without `kill(1)`, at least stop the test binary itself.
-        let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
-    }
 }
 
 /// How many tests libtest says ran (passed and failed), from its `test result:` line.

@@ -143,6 +143,16 @@ pub fn check_timeout(default_s: u64) -> Duration {
     Duration::from_secs(s.unwrap_or(default_s))
 }
 
+/// In a child process: exits as soon as the parent is gone (its end of our stdin closes), so
+/// a check that hangs never outlives the grader that started it.
+pub fn exit_when_parent_dies() {
+    std::thread::spawn(|| {
+        let mut byte = [0u8; 1];
+        while let Ok(1) = std::io::stdin().read(&mut byte) {}
+        std::process::exit(124);
+    });
+}
+
 /// In a child process: runs the check and prints its verdict for [`in_child`] to read.
 pub fn child_verdict(result: Result<(), String>) {
     match result {
@@ -161,7 +171,9 @@ pub fn in_child(target: &str, limit: Duration) -> Result<(), String> {
     let mut child = Command::new(exe)
         .args(["child", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_VAR, target)
-        .stdin(Stdio::null())
+        // Kept open until the child ends: if this process dies (a time limit, Ctrl-C), the
+        // child reads end-of-file on it and exits too (see `exit_when_parent_dies`).
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -175,6 +187,7 @@ pub fn in_child(target: &str, limit: Duration) -> Result<(), String> {
     };
     let stdout = read(Box::new(child.stdout.take().expect("piped")));
     let stderr = read(Box::new(child.stderr.take().expect("piped")));
+    let lifeline = child.stdin.take();
     let started = Instant::now();
     let status = child.wait_timeout(limit).map_err(|e| format!("waiting for the check: {e}"))?;
     let Some(status) = status else {
@@ -188,6 +201,7 @@ pub fn in_child(target: &str, limit: Duration) -> Result<(), String> {
             started.elapsed().as_secs()
         ));
     };
+    drop(lifeline);
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
     if let Some((_, verdict)) = stdout.split_once(VERDICT) {
