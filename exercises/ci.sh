@@ -9,8 +9,9 @@
 # Loom uses the lab's documented command, RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3, in its
 # own target directory (target/loom; exercise 8 in crossbeam's loom mode, target/loom-crossbeam)
 # so that the plain and the loom builds both stay warm; `exercise check` uses the same ones.
-# Run from anywhere. `exercises/ci.sh graders` runs steps 1-3 only, `exercises/ci.sh wrong` step 4
-# only; with no argument, all.
+# Run from anywhere. `exercises/ci.sh graders` runs steps 1-3 only, `exercises/ci.sh wrong
+# [exercises/wrong/...rs ...]` step 4 only (every wrong answer, or those named); with no
+# argument, all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -70,7 +71,12 @@ restore() { cp "$backup"/ex*.rs exercises/src/; rm -rf "$backup"; }
 trap restore EXIT
 total=0; caught=0; failures=()
 log=$(mktemp)
-for wrong in exercises/wrong/ex*/*.rs; do
+if [ "$part" = wrong ] && [ "$#" -gt 1 ]; then
+    answers=("${@:2}")
+else
+    answers=(exercises/wrong/ex*/*.rs)
+fi
+for wrong in "${answers[@]}"; do
     exercise=$(basename "$(dirname "$wrong")")
     number=$((10#${exercise:2:2}))
     expect=$(sed -n 's#^// expect: ##p' "$wrong" | head -1)
