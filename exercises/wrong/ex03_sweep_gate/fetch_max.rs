@@ -56,9 +56,6 @@ impl SweepGate {
     pub fn try_claim(&self, now: Tick) -> bool {
         let last = self.last_sweep.fetch_max(now, Ordering::AcqRel);
         now >= last.saturating_add(self.interval)
-        // The claim and the check are one step: only the caller whose CAS moves the tick from
-        // the value it checked wins; everyone else sees the tick already moved.
-        self.last_sweep.compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 }
 
