@@ -86,12 +86,15 @@ for wrong in "${answers[@]}"; do
         verdict="PASSED (not caught)"
     elif grep -E '^  FAIL ' "$log" | grep -qF -- "$expect"; then
         verdict="caught"; caught=$((caught + 1))
+        by=$(grep -E '^  FAIL ' "$log" | sed 's/^  FAIL  //; s/ ([0-9.]* s)$//' | paste -sd, -)
     else
         verdict="rejected, but not by '$expect'"
     fi
     total=$((total + 1))
+    by=${by:-}
     cp "$backup/$exercise.rs" "exercises/src/$exercise.rs"
-    printf '  %-60s %-40s %4ss  (%s)\n' "$wrong" "$verdict" "$((SECONDS - t0))" "$(sed -n '1s#^// WRONG: ##p' "$wrong")"
+    printf '  %-60s %-8s %4ss  (%s)\n' "$wrong" "$verdict" "$((SECONDS - t0))" "$(sed -n '1s#^// WRONG: ##p' "$wrong")"
+    [ "$verdict" = caught ] && printf '      failed checks: %s\n' "$by"
     if [ "$verdict" != caught ]; then
         failures+=("$wrong: $verdict")
         sed -n '/FAIL/,+3p' "$log" | head -20

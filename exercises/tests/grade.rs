@@ -23,58 +23,17 @@ use common::{
     CHILD_VAR, Expect, Report, catching, check_timeout, child_verdict, expectation, in_child, join,
 };
 use sessionlab::check::conformance;
+use sessionlab::check::conformance::memory::{self, CountingAllocator};
 use sessionlab::check::history::Recorder;
 use sessionlab::check::model::Op;
 use sessionlab::{Config, SessionId, SessionStore, UserId};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Barrier;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
-/// Counts the bytes this test binary has allocated and not yet freed, so the memory checks can
-/// see a store that leaks (a tombstone never unlinked, a node never handed to the collector).
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to the system allocator unchanged, and only adds to or
-// subtracts from a counter; the layouts passed on are the caller's.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by `System` (through `alloc` above) with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, which `System` shares.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
-        }
-        new
-    }
-}
-
+/// Counts the bytes this test binary has allocated and not yet freed, so the memory checks
+/// (`sessionlab::check::conformance::memory`) can see a store that leaks.
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Lets epoch-reclaimed stores free what they deferred, then reads the live byte count.
-fn live_bytes() -> isize {
-    for _ in 0..256 {
-        crossbeam_epoch::pin().flush();
-    }
-    LIVE_BYTES.load(Ordering::SeqCst)
-}
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// The conformance suite's sequential checks: the ones a store with only a concurrency bug
 /// passes.
@@ -137,12 +96,23 @@ fn store_checks<S: SessionStore + 'static>(make: fn(&Config) -> S) -> Vec<Check>
         format!("linearizability ({rounds} random histories)"),
         Box::new(move || linearizability(make, rounds)),
     ));
-    checks.push(("race::remove_vs_sweep".into(), Box::new(move || remove_vs_sweep(make))));
+    let live = CountingAllocator::live_bytes;
+    checks.push((
+        "race::remove_vs_sweep".into(),
+        Box::new(move || {
+            memory::remove_racing_a_sweep_has_one_winner(&make).map_err(|v| v.message)
+        }),
+    ));
     checks.push((
         "memory::sessions_that_came_and_went_leave_nothing".into(),
-        Box::new(move || no_growth(make)),
+        Box::new(move || {
+            memory::sessions_that_came_and_went_leave_nothing(&make, live).map_err(|v| v.message)
+        }),
     ));
-    checks.push(("memory::dropping_the_store_frees_it".into(), Box::new(move || drop_frees(make))));
+    checks.push((
+        "memory::dropping_the_store_frees_it".into(),
+        Box::new(move || memory::dropping_the_store_frees_it(&make, live).map_err(|v| v.message)),
+    ));
     checks
 }
 
@@ -191,110 +161,6 @@ fn random_op(rng: &mut fastrand::Rng) -> Op {
         7..=8 => Op::Remove { id },
         _ => Op::Sweep { now },
     }
-}
-
-/// A logout racing the sweep on one expired session: exactly one of them removes it (the
-/// tombstone CAS decides), so `remove` returns `Some` xor the sweep counts 1.
-fn remove_vs_sweep<S: SessionStore + 'static>(make: fn(&Config) -> S) -> Result<(), String> {
-    let id = SessionId::fixed(1);
-    for race in 0..2_000 {
-        let store = make(&Config::new(TTL));
-        store.insert(id, UserId(1), 0).map_err(|_| "insert into an empty store failed")?;
-        let barrier = Barrier::new(2);
-        let (removed, swept) = std::thread::scope(|s| {
-            let remover = s.spawn(|| {
-                barrier.wait();
-                store.remove(&id)
-            });
-            let sweeper = s.spawn(|| {
-                barrier.wait();
-                store.sweep(TTL)
-            });
-            (join(remover), join(sweeper))
-        });
-        let winners = usize::from(removed.is_some()) + swept;
-        if winners != 1 {
-            return Err(format!(
-                "race {race}: remove returned {removed:?} and the sweep removed {swept}: exactly \
-                 one may remove the session (a removal is decided by one CAS on the session's \
-                 word, the tombstone: lessons 6 and 7)"
-            ));
-        }
-        if !store.is_empty() {
-            return Err(format!(
-                "race {race}: len is {} after the session was removed",
-                store.len()
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Sessions that came and went leave nothing behind: 100 000 sessions inserted and removed
-/// (or swept) in rounds of 100; after a warm-up the live bytes must stay flat.
-fn no_growth<S: SessionStore + 'static>(make: fn(&Config) -> S) -> Result<(), String> {
-    const PER_ROUND: u64 = 100;
-    const ROUNDS: u64 = 1_000;
-    const WARM_UP: u64 = 100;
-    const SLACK: isize = 256 * 1024;
-    let store = make(&Config::new(TTL));
-    let mut base = 0;
-    for round in 0..ROUNDS {
-        if round == WARM_UP {
-            base = live_bytes();
-        }
-        let first = round * PER_ROUND;
-        for n in first..first + PER_ROUND {
-            store.insert(SessionId::fixed(n), UserId(n), round).map_err(|_| "insert failed")?;
-        }
-        if round % 2 == 0 {
-            for n in first..first + PER_ROUND {
-                store.remove(&SessionId::fixed(n)).ok_or("remove of a live session gave None")?;
-            }
-        } else {
-            let swept = store.sweep(round + TTL);
-            if swept != PER_ROUND as usize {
-                return Err(format!("a sweep past every session's expiry removed {swept}"));
-            }
-        }
-    }
-    let grown = live_bytes() - base;
-    if grown > SLACK {
-        let sessions = (ROUNDS - WARM_UP) * PER_ROUND;
-        return Err(format!(
-            "after {sessions} more sessions came and went (the store is empty again, len {}), it \
-             holds {grown} more bytes than before (~{} per session): a removed or swept \
-             session must be freed, not only hidden (a tombstone that is never unlinked, a node \
-             never handed to the collector, an entry only marked dead)",
-            store.len(),
-            grown / sessions as isize
-        ));
-    }
-    Ok(())
-}
-
-/// Dropping a store frees every session it holds.
-fn drop_frees<S: SessionStore + 'static>(make: fn(&Config) -> S) -> Result<(), String> {
-    const SESSIONS: u64 = 5_000;
-    let fill = || {
-        let store = make(&Config::new(TTL));
-        for n in 0..SESSIONS {
-            let _ = store.insert(SessionId::fixed(n), UserId(n), 0);
-        }
-        store.remove(&SessionId::fixed(0));
-        drop(store);
-    };
-    fill(); // warm-up: per-thread state (an epoch handle) is allocated once and kept
-    let base = live_bytes();
-    fill();
-    let left = live_bytes() - base;
-    if left > 64 * 1024 {
-        return Err(format!(
-            "a store holding {SESSIONS} sessions, once dropped, left {left} bytes allocated: its \
-             Drop must free every node (or every entry) it still owns"
-        ));
-    }
-    Ok(())
 }
 
 // -------------------------------------------------------------------------------------------
