@@ -30,7 +30,7 @@ use std::time::Duration;
 
 /// The scenarios of the store exercises: the lab's generic ones (`sessionlab::check::loom::scenarios`), in
 /// order, then the removals' own.
-const STORE_SCENARIOS: [&str; 12] = [
+const STORE_SCENARIOS: [&str; 13] = [
     "insert_distinct",
     "insert_same",
     "remove_remove",
@@ -43,6 +43,7 @@ const STORE_SCENARIOS: [&str; 12] = [
     "len_insert",
     "remove_sweep",
     "remove_insert_same_id",
+    "remove_vs_remove_and_relogin",
 ];
 
 /// Exercise 8's scenarios: only removals, on a tiny list, so crossbeam's loom mode finishes.
@@ -73,6 +74,7 @@ fn run_scenario<S: SessionStore + 'static>(
         "remove_sweep" => remove_sweep(make),
         "remove_insert_same_id" => remove_insert_same_id(make),
         "remove_insert_next_id" => remove_insert_next_id(make),
+        "remove_vs_remove_and_relogin" => remove_vs_remove_and_relogin(make),
         other => panic!("no scenario {other}"),
     }
 }
@@ -157,6 +159,32 @@ fn remove_insert_next_id<S: SessionStore + 'static>(
              `next` must be marked before the unlink (lesson 7)"
         );
         assert_eq!(store.len(), 1);
+    });
+}
+
+/// A logout racing another logout followed by a re-login of the same id: the racing logout
+/// gets nothing (it came second) or the *new* session's user (it came after the re-login),
+/// never the old user again. A remove that reads the user under one lock acquisition and
+/// deletes under another deletes the new session and reports the old user (check-then-act).
+fn remove_vs_remove_and_relogin<S: SessionStore + 'static>(
+    make: impl Fn(&Config) -> S + Copy + Send + Sync + 'static,
+) {
+    run_model("remove_vs_remove_and_relogin", 3, move || {
+        let store = Arc::new(make(&scenarios::model_config()));
+        let id = SessionId::fixed(1);
+        store.insert(id, UserId(1), 0).unwrap();
+        let other = {
+            let store = Arc::clone(&store);
+            thread::spawn(move || store.remove(&id))
+        };
+        let mine = store.remove(&id);
+        let relogin = store.insert(id, UserId(2), 1);
+        let theirs = other.join().unwrap();
+        assert!(
+            !(mine == Some(UserId(1)) && theirs == Some(UserId(1))),
+            "both logouts got user 1 (and the re-login is {relogin:?}): one logout removed a \
+             session it had not looked at; decide and delete under one lock acquisition"
+        );
     });
 }
 
