@@ -20,7 +20,7 @@ mod common;
 use common::latency::{self, Bench};
 use common::{Contender, fillable, test_mode};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
-use sessionlab::benchmark::{Mix, START, Workload, run_threads};
+use sessionlab::benchmark::{BenchSpec, Mix, START, run_drivers};
 use sessionlab::{Config, SessionStore};
 use std::time::Duration;
 
@@ -56,7 +56,7 @@ fn latency_groups(c: &mut Criterion) {
 fn throughput_groups(c: &mut Criterion) {
     let prefill = if test_mode() { 200 } else { 10_000 };
     for mix in Mix::ALL {
-        let workload = Workload::new(mix).with_prefill(prefill);
+        let workload = BenchSpec::new(mix).with_prefill(prefill);
         let config = Config::new(workload.ttl()).with_capacity(workload.capacity());
         let mut group = c.benchmark_group(format!("throughput-{}", mix.name));
         group.throughput(Throughput::Elements(1)).sampling_mode(SamplingMode::Flat).sample_size(10);
@@ -74,7 +74,7 @@ fn throughput_groups(c: &mut Criterion) {
                         // for a slow map criterion asks for a handful of operations per
                         // sample, which would time thread start-up, not the map.
                         let per_thread = iters.div_ceil(threads).max(1_000);
-                        let stats = run_threads(&*store, &workload, &mut drivers, per_thread);
+                        let stats = run_drivers(&*store, &workload, &mut drivers, per_thread);
                         assert_eq!(stats.misses, 0, "{} missed operations", contender.name());
                         // Criterion asked for `iters`; report the time they took at this rate.
                         stats.elapsed.mul_f64(iters as f64 / stats.ops as f64)

@@ -26,7 +26,7 @@ use common::pause::{self, Pause, sweep_pause, sweep_pause_of};
 use common::{Contender, fillable, report_dir, test_mode};
 use plotters::prelude::*;
 use serde::Serialize;
-use sessionlab::benchmark::{Mix, Workload, run_threads};
+use sessionlab::benchmark::{BenchSpec, Mix, run_drivers};
 use sessionlab::{Config, SessionStore, ShardedStore};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -138,12 +138,12 @@ fn measure_latency(plan: &Plan) -> Vec<Latency> {
 
 /// Ops/s of one mix at one thread count: a short run to size the real one, then the best of
 /// `rounds` runs of about `target_time`, each on a freshly filled map.
-fn measure_mix(plan: &Plan, contender: Contender, workload: &Workload, threads: usize) -> f64 {
+fn measure_mix(plan: &Plan, contender: Contender, workload: &BenchSpec, threads: usize) -> f64 {
     let config = Config::new(workload.ttl()).with_capacity(workload.capacity());
     let run = |ops_per_thread: u64| {
         let store: Box<dyn SessionStore> = contender.build(&config);
         let mut drivers = workload.prepare(&*store, threads);
-        let stats = run_threads(&*store, workload, &mut drivers, ops_per_thread);
+        let stats = run_drivers(&*store, workload, &mut drivers, ops_per_thread);
         assert_eq!(stats.misses, 0, "{} missed operations", contender.name());
         stats
     };
@@ -161,7 +161,7 @@ fn measure_mix(plan: &Plan, contender: Contender, workload: &Workload, threads: 
 fn measure_throughput(plan: &Plan) -> Vec<Throughput> {
     let mut rows = Vec::new();
     for mix in Mix::ALL {
-        let workload = Workload::new(mix).with_prefill(plan.prefill);
+        let workload = BenchSpec::new(mix).with_prefill(plan.prefill);
         for contender in Contender::all() {
             for &threads in plan.threads {
                 let ops_per_sec = measure_mix(plan, contender, &workload, threads);

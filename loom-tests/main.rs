@@ -15,6 +15,7 @@
 // documented or `missing_docs` fails clippy's `-D warnings`.
 #![cfg(loom)]
 
+mod atomics;
 mod gate;
 mod lockfree;
 mod mutants;

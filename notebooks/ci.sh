@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Executes every notebook headless (jupyter nbconvert --execute) and fails on any cell error,
-# so no notebook can rot. Installs what is missing first:
+# so no notebook can rot. First checks that every committed .ipynb has exactly the cells of its
+# source in src/ (`build.py --check`), so what runs is what a reader diffs.
+# Installs what is missing first:
 #   - evcxr_jupyter (the Rust kernel), `cargo install --locked` into notebooks/.tools
 #     (~5.5 min on 2 idle cores, once; set SESSIONLAB_NOTEBOOK_TOOLS to keep it elsewhere);
 #   - a Python venv at notebooks/.venv with the pinned requirements.txt (~1 min, once);
@@ -10,7 +12,7 @@
 # target/notebooks/, leaving the committed notebooks alone.
 #   notebooks/ci.sh             # CI: execute all, quick, outputs to target/notebooks/
 #   notebooks/ci.sh --refresh   # full-length runs, outputs saved into the committed notebooks
-#   notebooks/ci.sh 03-sharding.ipynb   # just one
+#   notebooks/ci.sh 05-sharding.ipynb   # just one
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$PWD
@@ -42,6 +44,9 @@ if ! [ -x .venv/bin/jupyter ] || ! cmp -s requirements.txt .venv/requirements.in
     .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
     cp requirements.txt .venv/requirements.installed
 fi
+
+note "checking the notebooks against their sources (build.py --check)"
+.venv/bin/python build.py --check
 
 # The evcxr kernelspec, where the venv's jupyter looks (sys.prefix/share/jupyter).
 kernel_dir=.venv/share/jupyter/kernels/rust

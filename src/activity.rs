@@ -17,7 +17,8 @@ pub fn is_expired(last_active: Tick, ttl: u64, now: Tick) -> bool {
 }
 
 /// The per-session activity word: the last-activity tick in an atomic, so that a touch needs
-/// only *read* access to the map that holds it (DESIGN, "The activity word").
+/// only *read* access to the map that holds it ([`docs::semantics`](crate::docs::semantics),
+/// "The activity word and its tombstone").
 ///
 /// One value, [`Activity::TOMBSTONE`], is reserved: a session whose word holds it is absent to
 /// every operation. Stores that do not hold a write lock over the entry while they remove it
@@ -90,6 +91,12 @@ impl Activity {
     /// two concurrent removes exactly one wins.
     pub fn tombstone(&self) -> bool {
         self.tombstone_when(|_| true)
+    }
+
+    /// The bare atomic, for the one mutant that must bypass the CAS discipline above to show
+    /// what it prevents (`check::mutants::BackwardsTouchStore`). Nothing else may use it.
+    pub(crate) fn word(&self) -> &AtomicU64 {
+        &self.0
     }
 
     fn tombstone_when(&self, condition: impl Fn(Tick) -> bool) -> bool {

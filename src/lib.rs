@@ -10,19 +10,26 @@
 //! finds no race. Both claims are wrong; this crate proves it, and shows what each way of
 //! fixing it costs.
 //!
-//! ## Map of the lab
+//! ## Start here
 //!
-//! | layer | module |
-//! |---|---|
-//! | the std/loom switch | [`sync`] |
-//! | ids, sessions, time | [`id`], [`session`] |
-//! | the contract | [`store`]: [`SessionStore`], [`Config`] |
-//! | the variants | [`stores`]: [`MutexStore`], [`RwLockStore`], [`ShardedStore`], [`CowStore`], [`LockFreeStore`], [`RacyStore`]; the registry [`StoreKind`] |
-//! | sweeping | [`sweeper`]: [`SweepGate`], [`Sweeper`](sweeper::Sweeper) |
-//! | checkers | [`conformance`] (the generic suite), [`model`] (the sequential spec), [`history`] (linearizability of real-thread histories), [`workload`] (the checked session workload), [`isolate`] (crash-prone runs in a child process) |
-//! | the checkers' own test subjects | [`mutants`]: one concurrency bug each |
-//! | measuring | [`mixes`]: the benchmark workloads |
-//! | the course text | [`docs`]: misconceptions, the lessons in order |
+//! 1. Run the demo: `cargo run --release`. Every store runs the same concurrent session
+//!    workload; the racy one, in a child process, loses sessions, hangs or crashes.
+//! 2. Read [`docs::misconceptions`]: the lesson's claims, and what the runtime, the race
+//!    detector and loom say instead.
+//! 3. Take the lessons in the order of [`docs::lessons`]: each is a notebook, and ends with an
+//!    exercise graded by the lab's own checkers (`cargo run -- exercise list`).
+//!
+//! Everything the stores promise is in one place, [`docs::semantics`]: the specification the
+//! code, the checkers and the exercises all cite.
+//!
+//! ## The layers
+//!
+//! * **The code being taught**, from the bottom up: [`sync`] (the one std/loom switch),
+//!   [`time`], [`id`], [`activity`] (the word every store's touch is a CAS on), [`session`],
+//!   [`store`] (the trait), [`stores`] (the variants and their registry), [`sweeper`].
+//! * **The checking kit**, [`check`]: how the lab knows a store is right.
+//! * **Measuring**, [`benchmark`]: the workloads behind `benches/` and `BENCHMARKS.md`.
+//! * **The course text**, [`docs`].
 //!
 //! ```
 //! use sessionlab::{Config, SessionStore, StoreKind, UserId};

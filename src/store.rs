@@ -19,8 +19,9 @@ impl std::error::Error for Occupied {}
 
 /// A concurrent map `session id -> (user, last activity)`.
 ///
-/// The sequential specification (DESIGN, "Semantics"): a session is *expired* at `now` when
-/// `last_active + ttl <= now` (see [`crate::activity::is_expired`]). Every operation on one id
+/// The specification ([`docs::semantics`](crate::docs::semantics), where the whole contract
+/// is argued): a session is *expired* at `now` when `last_active + ttl <= now` (see
+/// [`is_expired`](crate::activity::is_expired)). Every operation on one id
 /// is linearizable; a history is checked key by key, with [`sweep`](Self::sweep) counting as
 /// one removal per key it removed.
 ///
@@ -66,6 +67,40 @@ pub trait SessionStore: Send + Sync {
         }
     }
 }
+
+/// Forwards the named `SessionStore` methods to the wrapped store in `self.store`, so that a
+/// wrapper's `impl` shows only the methods it changes (the mutants, which each break one, and
+/// the checked workload's sweep counter). The caller imports `SessionId`, `UserId`, `Tick`
+/// and `Occupied`.
+macro_rules! forward_to_store {
+    ($($method:ident),+) => { $($crate::store::forward_to_store!(@ $method);)+ };
+    (@insert) => {
+        fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
+            self.store.insert(id, user, now)
+        }
+    };
+    (@touch) => {
+        fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
+            self.store.touch(id, now)
+        }
+    };
+    (@remove) => {
+        fn remove(&self, id: &SessionId) -> Option<UserId> {
+            self.store.remove(id)
+        }
+    };
+    (@sweep) => {
+        fn sweep(&self, now: Tick) -> usize {
+            self.store.sweep(now)
+        }
+    };
+    (@len) => {
+        fn len(&self) -> usize {
+            self.store.len()
+        }
+    };
+}
+pub(crate) use forward_to_store;
 
 macro_rules! forward_session_store {
     ($($pointer:ty),*) => {$(

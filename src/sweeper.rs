@@ -33,8 +33,12 @@ impl SweepGate {
     /// Whether the caller should sweep now. Of several callers at or past the interval,
     /// exactly one gets `true`: the one whose compare-and-swap moves the last-sweep tick.
     pub fn try_claim(&self, now: Tick) -> bool {
-        // Acquire/AcqRel: the winner's claim happens-before a later caller's check, so the
-        // loser sees the new tick and does not sweep again in the same interval.
+        // The compare-and-swap on this one word is what picks the winner: of the callers that
+        // read the same `last`, exactly one moves it, and every other CAS fails (all
+        // read-modify-writes of one atomic are totally ordered). No ordering makes a load see
+        // a newer value, and the word guards no other memory, so `Relaxed` would do here; we
+        // use Acquire/AcqRel as the activity word does (`crate::activity`), at no cost on
+        // x86-64, where the CAS is a locked instruction either way.
         let last = self.last_sweep.load(Ordering::Acquire);
         if now < last.saturating_add(self.interval) {
             return false;

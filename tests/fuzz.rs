@@ -19,21 +19,11 @@
 // The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
 #![cfg(not(loom))]
 
+mod common;
+
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use sessionlab::{ParseSessionIdError, SessionId};
 use std::process::Command;
-
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok());
-    ProptestConfig {
-        cases: cases.unwrap_or(default),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/fuzz.txt",
-        ))),
-        ..ProptestConfig::default()
-    }
-}
 
 /// The parser's contract on any input: a canonical id or a typed error that explains itself.
 fn judge(
@@ -100,7 +90,7 @@ fn near_miss() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(config(100_000))]
+    #![proptest_config(common::proptest_config(100_000, "fuzz.txt"))]
 
     #[test]
     fn from_str_never_panics(text in text()) {
@@ -129,7 +119,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(10_000))]
+    #![proptest_config(common::proptest_config(10_000, "fuzz.txt"))]
 
     #[test]
     fn display_round_trips_generated_and_fixed_ids(n in any::<u64>()) {
@@ -194,7 +184,7 @@ fn invalid_flag_values_exit_2_with_a_message() {
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(common::proptest_config(64, "fuzz.txt"))]
 
     /// Arbitrary text for `--duration`, followed by a bad `--threads`, so that a duration that
     /// happens to be valid still stops at the second flag instead of running the demo. Either

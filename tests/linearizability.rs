@@ -21,23 +21,21 @@
 // The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
 #![cfg(not(loom))]
 
+mod common;
+
+use common::knob;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{FileFailurePersistence, TestRunner};
-use sessionlab::check::history::{Call, History, NotLinearizable, Recorder};
+use proptest::test_runner::TestRunner;
+use sessionlab::check::history::{Call, History, NotLinearizable, record_threads};
 use sessionlab::check::isolate::{ChildOutcome, run_child};
 use sessionlab::check::model::{Op, Ret};
 use sessionlab::check::mutants;
 use sessionlab::{Config, Occupied, SessionId, SessionStore, StoreKind, Tick, UserId};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const TTL: u64 = 10;
-
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -62,33 +60,6 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     (1..=4u64, 2..=4usize).prop_flat_map(|(pool, threads)| {
         prop::collection::vec(prop::collection::vec(op(pool), 3..=20), threads)
     })
-}
-
-/// Releases threads together far more tightly than `std::sync::Barrier`, whose futex
-/// wake-ups arrive tens of microseconds apart: longer than a whole scenario takes, which
-/// would leave the threads running one after another.
-struct SpinBarrier {
-    waiting: AtomicUsize,
-}
-
-impl SpinBarrier {
-    fn new(threads: usize) -> Self {
-        Self { waiting: AtomicUsize::new(threads) }
-    }
-
-    fn wait(&self) {
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        let mut spins = 0u32;
-        while self.waiting.load(Ordering::Acquire) != 0 {
-            spins += 1;
-            // More threads than cores: let the late ones run.
-            if spins % 64 == 0 {
-                std::thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-    }
 }
 
 /// The hunt's second family: one hot session and per-thread clocks that move forward at
@@ -120,43 +91,6 @@ fn hot_scenario() -> impl Strategy<Value = Scenario> {
     prop::collection::vec(thread, 2..=2)
 }
 
-/// Runs the scenario on real threads, released together, and returns the history, or what
-/// a store call that panicked said.
-fn record<S: SessionStore>(store: S, scenario: &Scenario) -> Result<History, String> {
-    let recorder = Recorder::new(store);
-    let start = SpinBarrier::new(scenario.len());
-    let logs: Result<Vec<Vec<Call>>, String> = std::thread::scope(|s| {
-        let handles: Vec<_> = scenario
-            .iter()
-            .enumerate()
-            .map(|(thread, ops)| {
-                let (recorder, start) = (&recorder, &start);
-                s.spawn(move || {
-                    let mut log = recorder.log(thread);
-                    start.wait();
-                    for op in ops {
-                        log.call(*op);
-                    }
-                    log.into_calls()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().map_err(|panic| {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned());
-                    format!("a store call panicked: {}", message.unwrap_or_default())
-                })
-            })
-            .collect()
-    });
-    Ok(recorder.finish(logs?))
-}
-
 fn config() -> Config {
     Config::new(TTL).with_shards(2)
 }
@@ -182,7 +116,7 @@ fn hunt(build: &dyn Fn(&Config) -> Box<dyn SessionStore>, tries: u64) -> Hunt {
         } else {
             hot.new_tree(&mut runner).expect("scenario").current()
         };
-        let history = match record(build(&config()), &scenario) {
+        let history = match record_threads(build(&config()), &scenario) {
             Ok(history) => history,
             Err(_) => {
                 panics += 1;
@@ -367,7 +301,7 @@ fn a_pending_call_may_or_may_not_have_taken_effect() {
 
 #[test]
 fn recorder_stamps_agree_with_program_order() {
-    let history = record(config_store(), &vec![vec![insert(1, 0), Op::Remove { id: id(1) }]])
+    let history = record_threads(config_store(), &[vec![insert(1, 0), Op::Remove { id: id(1) }]])
         .expect("no panic");
     let calls = history.calls();
     assert_eq!(calls.len(), 3, "two calls and the final len");
@@ -384,27 +318,16 @@ fn config_store() -> Box<dyn SessionStore> {
 // ---------------------------------------------------------------------------------------------
 // Correct stores: every history linearizable
 
-fn proptest_config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok());
-    ProptestConfig {
-        cases: cases.unwrap_or(default),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/linearizability.txt",
-        ))),
-        ..ProptestConfig::default()
-    }
-}
-
 #[test]
 fn every_correct_store_gives_linearizable_histories() {
     let repeats = knob("SESSIONLAB_REPEATS", 4);
     for kind in StoreKind::correct() {
-        let mut runner = TestRunner::new(proptest_config(128));
+        let mut runner = TestRunner::new(common::proptest_config(128, "linearizability.txt"));
         let histories = Cell::new(0u64);
         let longest = Cell::new(0usize);
         let result = runner.run(&scenario(), |scenario| {
             for _ in 0..repeats {
-                let history = record(kind.build(&config()), &scenario)
+                let history = record_threads(kind.build(&config()), &scenario)
                     .map_err(|panic| TestCaseError::fail(format!("store {kind}: {panic}")))?;
                 histories.set(histories.get() + 1);
                 longest.set(longest.get().max(history.len()));

@@ -14,8 +14,9 @@
 // The loom build (`--cfg loom`) compiles only `--test loom`; these need real threads.
 #![cfg(not(loom))]
 
+mod common;
+
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use sessionlab::check::model::{Model, Op};
 use sessionlab::check::mutants;
 use sessionlab::{Config, SessionId, SessionStore, StoreKind, Tick, UserId};
@@ -79,20 +80,8 @@ fn agrees_with_model(name: &str, build: &Build, ttl: u64, ops: &[Op]) -> Result<
     Ok(())
 }
 
-/// `PROPTEST_CASES` if set, else `default`; failures are saved where the issue wants them.
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok());
-    ProptestConfig {
-        cases: cases.unwrap_or(default),
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/model.txt",
-        ))),
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(common::proptest_config(512, "model.txt"))]
 
     #[test]
     fn every_store_matches_the_model_sequentially(ops in ops()) {
@@ -160,7 +149,7 @@ fn extreme_op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(config(256))]
+    #![proptest_config(common::proptest_config(256, "model.txt"))]
 
     // Found by this test, minimal case (saved in proptest-regressions/model.txt): ttl = 1,
     // insert(#1, now = u64::MAX - 1), then touch(#1, now = u64::MAX). The model says expired

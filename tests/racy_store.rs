@@ -6,24 +6,31 @@
 #![cfg(not(loom))]
 
 use sessionlab::check::isolate::{ChildOutcome, run_child};
-use sessionlab::check::workload::WorkloadReport;
+use sessionlab::check::workload::{WorkloadReport, WorkloadSpec};
 use std::process::Command;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn child(store: &str) -> ChildOutcome {
+    // The demo hands its child the parsed spec as JSON; so does this test.
+    let spec = WorkloadSpec {
+        threads: 4,
+        duration: Duration::from_millis(1500),
+        max_ops: None,
+        sessions: 4000,
+        ttl: 20,
+        seed: 1,
+    };
+    let json = serde_json::to_string(&spec).expect("a spec serializes");
     let mut command = Command::new(env!("CARGO_BIN_EXE_sessionlab"));
-    command.args([
-        "child",
-        "--store",
-        store,
-        "--threads=4",
-        "--duration=1500ms",
-        "--sessions=4000",
-        "--ttl=20",
-    ]);
-    run_child(command, TIMEOUT).expect("the CLI binary starts")
+    command.args(["child", "--store", store, "--spec", &json]);
+    let outcome = run_child(command, TIMEOUT).expect("the CLI binary starts");
+    // A usage error is this test's bug, not the store's: never count it as a crash.
+    if let ChildOutcome::Exited { code: 2, stderr, .. } = &outcome {
+        panic!("the child rejected its arguments: {stderr}");
+    }
+    outcome
 }
 
 fn report(outcome: &ChildOutcome) -> Option<WorkloadReport> {

@@ -110,8 +110,8 @@ impl SessionStore for DashMapAnchor {
     }
 }
 
-/// papaya is lock-free, so its sweep uses the tombstone protocol (DESIGN, "The activity
-/// word"): the CAS to the tombstone decides, and papaya's `retain` then unlinks. One
+/// papaya is lock-free, so its sweep uses the tombstone protocol (`sessionlab::docs::semantics`,
+/// "The activity word and its tombstone"): the CAS to the tombstone decides, and papaya's `retain` then unlinks. One
 /// difference from the spec, harmless here because benchmark ids are never reused: between
 /// the two steps, an insert of the same id is refused.
 struct PapayaAnchor {

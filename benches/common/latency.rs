@@ -1,7 +1,7 @@
 //! Single-thread latency loops, shared by the criterion groups and the quick summary, so the
 //! floor and every map run the very same loop.
 
-use sessionlab::benchmark::{Floor, START, Workload, fresh_id, prefill_id};
+use sessionlab::benchmark::{BenchSpec, Floor, START, fresh_id, prefill_id};
 use sessionlab::{Config, SessionId, SessionStore, Tick, UserId};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -79,7 +79,7 @@ pub struct Bench<T> {
 
 /// The config every latency map is built with.
 pub fn config(size: usize) -> Config {
-    Config::new(Workload::new(sessionlab::benchmark::Mix::READ_HEAVY).ttl()).with_capacity(size)
+    Config::new(BenchSpec::new(sessionlab::benchmark::Mix::READ_HEAVY).ttl()).with_capacity(size)
 }
 
 impl<T: Target> Bench<T> {

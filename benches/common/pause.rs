@@ -21,7 +21,7 @@
 //! Only requests due while the sweep runs are recorded.
 
 use super::Contender;
-use sessionlab::benchmark::{START, Workload, idle_id, prefill_id};
+use sessionlab::benchmark::{BenchSpec, START, idle_id, prefill_id};
 use sessionlab::sync::{AtomicU64, Ordering, thread};
 use sessionlab::{Config, SessionId, SessionStore, UserId};
 use std::time::{Duration, Instant};
@@ -58,7 +58,7 @@ pub struct Pause {
 
 /// The ttl a map given to [`sweep_pause_of`] must be built with.
 pub fn ttl() -> u64 {
-    Workload::new(sessionlab::benchmark::Mix::SESSION).ttl()
+    BenchSpec::new(sessionlab::benchmark::Mix::SESSION).ttl()
 }
 
 /// Fills a fresh `contender` with `size` sessions (half idle), sweeps it while touching it, and

@@ -10,6 +10,10 @@ use std::fmt;
 /// timeout) leaves the outcome unknown: the server may or may not have run the script. The
 /// store never retries a call on its own, because a retried `remove` or `insert` could report
 /// the wrong answer (its own first attempt having succeeded).
+///
+/// No variant carries a full session id: a session id is the cookie's secret, and errors end
+/// up in logs. [`Corrupt`](Self::Corrupt) names the session by its
+/// [redacted](sessionlab::SessionId::redacted) form.
 #[derive(Debug)]
 pub enum RedisStoreError {
     /// No connection could be had within the connect timeout: the server is down or
@@ -18,13 +22,16 @@ pub enum RedisStoreError {
     /// A command failed: the connection broke or timed out mid-call, the URL is malformed, or
     /// the server refused the command.
     Redis(redis::RedisError),
-    /// A key under the store's prefix holds a value this store did not write.
+    /// The key of a session holds a value this store did not write.
     Corrupt {
-        /// The key.
-        key: String,
+        /// The session, redacted (its first 8 characters).
+        session: String,
         /// What is wrong with it.
         detail: String,
     },
+    /// The store's options cannot work (a prefix with a brace, zero partitions, an empty URL
+    /// list).
+    Options(String),
 }
 
 impl RedisStoreError {
@@ -39,9 +46,22 @@ impl RedisStoreError {
                     || error.is_connection_dropped()
                     || error.is_connection_refusal()
                     || error.is_timeout()
+                    || error.is_cluster_error()
             }
-            Self::Corrupt { .. } => false,
+            Self::Corrupt { .. } | Self::Options(_) => false,
         }
+    }
+
+    /// A script's `CORRUPT <what>` error becomes [`Corrupt`](Self::Corrupt) for `session`
+    /// (already redacted); everything else stays a [`Redis`](Self::Redis) error.
+    pub(crate) fn from_script(error: redis::RedisError, session: impl FnOnce() -> String) -> Self {
+        if error.code() == Some("CORRUPT") {
+            let detail = error.detail().unwrap_or_default();
+            // Redis appends " script: <sha>, on @user_script:<line>." to script errors.
+            let what = detail.split(" script: ").next().unwrap_or(detail);
+            return Self::Corrupt { session: session(), detail: what.to_owned() };
+        }
+        Self::Redis(error)
     }
 }
 
@@ -50,7 +70,10 @@ impl fmt::Display for RedisStoreError {
         match self {
             Self::Unavailable(error) => write!(f, "redis is unavailable: {error}"),
             Self::Redis(error) => write!(f, "redis command failed: {error}"),
-            Self::Corrupt { key, detail } => write!(f, "redis key {key:?} is corrupt: {detail}"),
+            Self::Corrupt { session, detail } => {
+                write!(f, "the redis key of session {session} is corrupt: {detail}")
+            }
+            Self::Options(what) => write!(f, "invalid redis store options: {what}"),
         }
     }
 }
@@ -60,7 +83,7 @@ impl std::error::Error for RedisStoreError {
         match self {
             Self::Unavailable(error) => Some(error),
             Self::Redis(error) => Some(error),
-            Self::Corrupt { .. } => None,
+            Self::Corrupt { .. } | Self::Options(_) => None,
         }
     }
 }
@@ -72,16 +95,7 @@ impl From<r2d2::Error> for RedisStoreError {
 }
 
 impl From<redis::RedisError> for RedisStoreError {
-    /// A script's `CORRUPT <key> <what>` error becomes [`Corrupt`](Self::Corrupt); everything
-    /// else stays a [`Redis`](Self::Redis) error.
     fn from(error: redis::RedisError) -> Self {
-        if error.code() == Some("CORRUPT") {
-            let detail = error.detail().unwrap_or_default();
-            let (key, what) = detail.split_once(' ').unwrap_or((detail, ""));
-            // Redis appends " script: <sha>, on @user_script:<line>." to script errors.
-            let what = what.split(" script: ").next().unwrap_or(what);
-            return Self::Corrupt { key: key.to_owned(), detail: what.to_owned() };
-        }
         Self::Redis(error)
     }
 }

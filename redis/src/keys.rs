@@ -1,23 +1,112 @@
 //! How sessions are laid out in Redis, and how ticks are written there.
 //!
-//! **Keys.** One Redis hash per session, named `<prefix><session id>`, for example
-//! `sessionlab:session:6f1c9a52-3b7e-4d21-9a0c-5e8f7b2d4c13`. The prefix (default
-//! [`DEFAULT_PREFIX`]) is the store's namespace: two stores with different prefixes share a
-//! server without seeing each other's sessions, which is how the tests give every run its own
-//! store. Fields: `user` (the user id in decimal) and `last` (the last-activity tick, see
-//! below). `redis-cli --scan --pattern 'sessionlab:session:*'` lists them.
+//! **Partitions.** Sessions are spread over `N` partitions ([`DEFAULT_PARTITIONS`] by default),
+//! by a fixed hash of the session id's bytes (FNV-1a), so every process computes the same
+//! partition for an id. Every key of partition `k` carries the hash tag `{<prefix>p<k>}`: Redis
+//! Cluster puts all keys with one tag in one hash slot, so each script, which touches one
+//! session and its partition's index, touches keys of one slot and runs unchanged on a
+//! cluster. The partitions spread the sessions over the cluster's masters.
+//!
+//! **Keys of partition `k`**, with the default prefix `sessionlab:session:`:
+//!
+//! | key | type | what |
+//! |---|---|---|
+//! | `{sessionlab:session:p7}:s:<session id>` | hash | fields `user` (decimal), `last` (tick, below) |
+//! | `{sessionlab:session:p7}:expiry` | sorted set | member: session id; score: `last` |
+//!
+//! The **expiry index** holds every session of the partition, scored by its last activity, and
+//! is written in the same script as the session (insert, touch, remove, sweep), so the two never
+//! disagree. A sweep asks the index for the candidates (`ZRANGEBYSCORE -inf <threshold>`), in
+//! bounded batches, and rechecks each one exactly in its script: its cost follows the expired
+//! sessions, not the sessions that exist. `len` is the sum of the indexes' `ZCARD`s.
+//!
+//! The prefix is the store's namespace: two stores with different prefixes share a server
+//! without seeing each other's sessions, which is how the tests give every run its own store.
+//! It may not contain `{` or `}` (the tag must be the store's own). `redis-cli --scan --pattern
+//! '{sessionlab:session:p*'` lists the keys.
 //!
 //! **Ticks.** A tick is a `u64`, but Lua 5.1 (inside Redis) counts in doubles, exact only below
 //! 2^53. So `last` is stored as a 20-digit zero-padded decimal, the scripts compare two ticks
 //! as two exact 10-digit halves, and no tick arithmetic happens on the server at all: the
 //! caller turns "expired at `now`" into one threshold tick (by binary search over the core's
-//! [`is_expired`], which is monotone in `last_active`) before the call.
+//! [`is_expired`], which is monotone in `last_active`) before the call. The index's score is
+//! the tick rounded to a double: rounding is monotone, so every session with `last <=
+//! threshold` has a score `<= threshold as f64`, and the exact recheck drops the few extra
+//! candidates that rounding lets in (possible only above 2^53, where Unix milliseconds will not
+//! be for 285,000 years).
 
-use sessionlab::Tick;
 use sessionlab::activity::is_expired;
+use sessionlab::{SessionId, Tick};
 
 /// The key prefix a store uses unless told otherwise.
 pub const DEFAULT_PREFIX: &str = "sessionlab:session:";
+
+/// The number of partitions a store uses unless told otherwise: enough to spread over a
+/// cluster's masters, few enough that a sweep's one call per partition stays cheap.
+pub const DEFAULT_PARTITIONS: u16 = 16;
+
+/// The key names of one store: its prefix and partition count.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    prefix: String,
+    partitions: u16,
+}
+
+impl Layout {
+    /// `None` if the prefix holds a brace or there are no partitions.
+    pub(crate) fn new(prefix: &str, partitions: u16) -> Option<Self> {
+        if prefix.contains(['{', '}']) || partitions == 0 {
+            return None;
+        }
+        Some(Self { prefix: prefix.to_owned(), partitions })
+    }
+
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub(crate) fn partitions(&self) -> u16 {
+        self.partitions
+    }
+
+    /// The partition of `id`: FNV-1a over its 16 bytes, modulo the partition count. Fixed, so
+    /// every process agrees.
+    pub(crate) fn partition(&self, id: &SessionId) -> u16 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in id.as_bytes() {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        u16::try_from(hash % u64::from(self.partitions)).expect("below a u16")
+    }
+
+    /// `{<prefix>p<k>}`: the hash tag every key of partition `k` starts with.
+    pub(crate) fn tag(&self, partition: u16) -> String {
+        format!("{{{}p{partition}}}", self.prefix)
+    }
+
+    /// What a session key of partition `k` starts with; the id follows.
+    pub(crate) fn session_key_start(&self, partition: u16) -> String {
+        format!("{}:s:", self.tag(partition))
+    }
+
+    /// The key of session `id`.
+    pub(crate) fn session_key(&self, id: &SessionId) -> String {
+        format!("{}{id}", self.session_key_start(self.partition(id)))
+    }
+
+    /// The expiry index of partition `k`.
+    pub(crate) fn index_key(&self, partition: u16) -> String {
+        format!("{}:expiry", self.tag(partition))
+    }
+}
+
+/// A tick as the index scores it: the nearest double, as Redis would parse it.
+pub(crate) fn score(tick: Tick) -> String {
+    #[allow(clippy::cast_precision_loss)] // the recheck in the script is exact
+    let score = tick as f64;
+    format!("{score}")
+}
 
 /// A tick as the scripts store and compare it: 20 digits, zero-padded.
 pub(crate) fn encode_tick(tick: Tick) -> String {
@@ -45,20 +134,6 @@ pub(crate) fn expiry_threshold(ttl: u64, now: Tick) -> Option<Tick> {
         }
     }
     Some(low)
-}
-
-/// Escapes the glob characters of `prefix` for `SCAN ... MATCH`, so that a prefix holding
-/// `*`, `?`, `[` or `\` matches only itself.
-pub(crate) fn match_pattern(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('*');
-    pattern
 }
 
 #[cfg(test)]
@@ -92,8 +167,38 @@ mod tests {
     }
 
     #[test]
-    fn prefixes_with_glob_characters_match_only_themselves() {
-        assert_eq!(match_pattern("a*b?[c]\\:"), "a\\*b\\?\\[c\\]\\\\:*");
-        assert_eq!(match_pattern(DEFAULT_PREFIX), "sessionlab:session:*");
+    fn every_key_of_a_session_shares_its_partition_tag() {
+        let layout = Layout::new(DEFAULT_PREFIX, 16).unwrap();
+        let id = SessionId::fixed(1);
+        let p = layout.partition(&id);
+        assert!(p < 16);
+        assert_eq!(
+            layout.session_key(&id),
+            format!("{{sessionlab:session:p{p}}}:s:00000000-0000-4000-8000-000000000001")
+        );
+        assert_eq!(layout.index_key(p), format!("{{sessionlab:session:p{p}}}:expiry"));
+        assert!(Layout::new("a{b", 16).is_none());
+        assert!(Layout::new("ab", 0).is_none());
+    }
+
+    #[test]
+    fn ids_spread_over_every_partition() {
+        let layout = Layout::new(DEFAULT_PREFIX, 16).unwrap();
+        let mut counts = [0u32; 16];
+        for n in 0..1_600 {
+            counts[usize::from(layout.partition(&SessionId::fixed(n)))] += 1;
+        }
+        assert!(counts.iter().all(|&c| (50..=150).contains(&c)), "{counts:?}");
+    }
+
+    #[test]
+    fn scores_round_monotonically() {
+        let ticks = [0, 1, 1 << 53, (1 << 53) + 1, (1 << 53) + 2, u64::MAX - 1, u64::MAX];
+        for pair in ticks.windows(2) {
+            let (a, b): (f64, f64) =
+                (score(pair[0]).parse().unwrap(), score(pair[1]).parse().unwrap());
+            assert!(a <= b, "{pair:?}");
+        }
+        assert_eq!(score(1_234), "1234");
     }
 }

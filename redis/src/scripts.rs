@@ -1,4 +1,4 @@
-//! The four server-side scripts: each is one atomic step on the Redis server, the remote
+//! The server-side scripts: each is one atomic step on the Redis server, the remote
 //! counterpart of a lock or a compare-and-swap (see the [lesson](crate::lesson)).
 //!
 //! Redis runs one command at a time, and a Lua script is one command: nothing else runs on the
@@ -7,7 +7,7 @@
 //! would race with other clients exactly as unsynchronised threads race on a map.
 //!
 //! The sources are in `src/lua/`; each is prefixed with `prelude.lua` (the exact tick
-//! comparison and the safety-net `PEXPIRE`). [`redis::Script`] sends `EVALSHA` and falls back
+//! comparison, the safety-net `PEXPIRE`, the `CORRUPT` error). [`redis::Script`] sends `EVALSHA` and falls back
 //! to loading the script on `NOSCRIPT`, so a restarted server (with an empty script cache) needs
 //! no special handling.
 
@@ -27,8 +27,10 @@ pub(crate) struct Scripts {
     pub touch: Script,
     /// Get-and-delete.
     pub remove: Script,
-    /// Delete the expired keys of one SCAN page.
+    /// Delete the expired candidates of one batch of one partition's index.
     pub sweep: Script,
+    /// Delete one batch of one partition's sessions (tests and resets).
+    pub clear: Script,
 }
 
 impl Scripts {
@@ -38,6 +40,7 @@ impl Scripts {
             touch: script!("touch.lua"),
             remove: script!("remove.lua"),
             sweep: script!("sweep.lua"),
+            clear: Script::new(include_str!("lua/clear.lua")),
         }
     }
 }

@@ -6,13 +6,15 @@
 //! threads of one process run their calls in parallel up to the pool size; the server still
 //! runs them one at a time.
 //!
-//! **Invariant.** Every operation on one id is a single script on the one key for that id, so
-//! the server's one-command-at-a-time execution linearizes them: touch and sweep can never both
-//! win, of two removes exactly one gets the user, and insert never overwrites. A sweep is a
-//! `SCAN` over the prefix with the expiry check run per page by a script, so each key is
-//! checked and deleted in one atomic step, and `SCAN`'s guarantee (every key present for the
-//! whole scan is returned) gives "a session expired throughout the call is gone when it
-//! returns".
+//! **Invariant.** Every operation on one id is a single script on the keys of that id's
+//! partition (its session and the partition's expiry index, one hash slot), so the server's
+//! one-command-at-a-time execution linearizes them: touch and sweep can never both win, of two
+//! removes exactly one gets the user, insert never overwrites, and the index always holds
+//! exactly the partition's sessions, scored by their last activity. A sweep walks each
+//! partition's index up to the expiry threshold in bounded batches, each batch one script that
+//! rechecks and deletes its candidates; a session expired throughout the call scores below the
+//! threshold throughout, so some batch finds it: "a session expired throughout the call is gone
+//! when it returns".
 //!
 //! **Time.** The store never reads a clock: `now` travels into each script as an argument.
 //! Redis also keeps a safety-net TTL on every key (`PEXPIRE`, refreshed by insert and touch)
@@ -24,32 +26,43 @@
 //! (default an hour, [`RedisOptions::safety_margin`]) absorbs rate differences and the time a
 //! request takes, and `None` turns the net off for callers whose ticks are not wall time. The
 //! net only ever removes sessions that the specification already considers expired, as long
-//! as that assumption holds; the sweep stays the thing that removes them on time.
+//! as that assumption holds; the sweep stays the thing that removes them on time. A session
+//! the net removed leaves its index entry until the next sweep drops it.
 //!
-//! **Cost.** One network round trip per operation (plus two per 250 keys for a sweep's
-//! `SCAN` pages); see the lesson for the measured ratio to the in-memory stores.
+//! **Cost.** One network round trip per operation; a sweep costs one script call per
+//! partition plus one per [`SWEEP_BATCH`] expired sessions, whatever the number of live ones;
+//! `len` one `ZCARD` per partition, pipelined. See the lesson for the measured ratios.
 //!
-//! **Where it breaks.** The server is a single point of failure: when it is down every call
-//! returns a [`RedisStoreError`]. A call whose connection drops after sending has an unknown
-//! outcome. After a restart, each pooled connection that went stale fails one call before the
-//! pool replaces it. `len` counts with `SCAN`, so it is exact only when no call is in flight,
-//! and it does not count sessions the safety net has already removed.
+//! **Where it breaks.** The server (or, in a cluster, the master owning a partition) is a
+//! single point of failure: while it is down every call on it returns a [`RedisStoreError`].
+//! A call whose connection drops after sending has an unknown outcome. After a restart, each
+//! pooled connection that went stale fails one call before the pool replaces it. `len` is
+//! exact only when no call is in flight, and counts sessions the safety net removed until a
+//! sweep drops their index entries.
+//!
+//! **Foreign data.** A key of this store's layout that this store did not write (not a hash,
+//! no 20-digit `last`) makes touch and remove fail with [`RedisStoreError::Corrupt`] for that
+//! one session; a sweep drops it from the index, leaves the key alone, and counts it
+//! ([`SweepReport::foreign`], [`RedisStore::foreign_seen`]) rather than failing, so one bad key
+//! never stops expiry. Index members are read inside the scripts, as bytes: no key or member
+//! has to be UTF-8.
 
+use crate::connection::{Connection, Connections, PoolOptions};
 use crate::error::RedisStoreError;
-use crate::keys::{self, DEFAULT_PREFIX, encode_tick, expiry_threshold};
+use crate::keys::{
+    DEFAULT_PARTITIONS, DEFAULT_PREFIX, Layout, encode_tick, expiry_threshold, score,
+};
 use crate::scripts::Scripts;
-use r2d2::{CustomizeConnection, Pool, PooledConnection};
-use redis::Client;
+use redis::{Cmd, Script};
 use sessionlab::activity::Activity;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, Tick, UserId};
-use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Keys per `SCAN` page, and so per sweep script call. A script holds the whole server while it
-/// runs (Redis runs one command at a time), and the sweep script costs ~7 µs per key on the lab
-/// machine, so a page of 250 stalls every other client for ~2 ms at most; 100k sessions take
-/// ~400 pages, whose extra round trips (~30 µs each) add ~25 ms to the sweep.
-const SCAN_PAGE: usize = 250;
+/// Candidates per sweep script call. A script holds the whole server while it runs (Redis runs
+/// one command at a time) and costs a few µs per candidate, so a batch stalls every other
+/// client for about a millisecond at most.
+pub const SWEEP_BATCH: usize = 256;
 
 /// Above this the safety-net TTL is left off: a key that outlives a decade needs no net, and
 /// `PEXPIRE` refuses values whose deadline overflows.
@@ -58,8 +71,12 @@ const MAX_SAFETY_NET_MS: u64 = 10 * 365 * 24 * 60 * 60 * 1000;
 /// How a [`RedisStore`] connects and names its keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisOptions {
-    /// The key prefix ([`DEFAULT_PREFIX`] by default); see [`keys`](crate::keys).
+    /// The key prefix ([`DEFAULT_PREFIX`] by default; no `{` or `}`); see
+    /// [`keys`](crate::keys).
     pub prefix: String,
+    /// How many partitions the sessions are spread over ([`DEFAULT_PARTITIONS`] by default).
+    /// Every process sharing a prefix must use the same number.
+    pub partitions: u16,
     /// Added to the ttl to make the safety-net TTL (see the module docs); `None` sets no TTL.
     pub safety_margin: Option<Duration>,
     /// Most connections held open at once: how many calls of this process run in parallel.
@@ -73,11 +90,12 @@ pub struct RedisOptions {
 }
 
 impl Default for RedisOptions {
-    /// The default prefix, a one-hour safety margin, 16 connections, 2 s to connect, 5 s per
-    /// read or write.
+    /// The default prefix and partitions, a one-hour safety margin, 16 connections, 2 s to
+    /// connect, 5 s per read or write.
     fn default() -> Self {
         Self {
             prefix: DEFAULT_PREFIX.to_owned(),
+            partitions: DEFAULT_PARTITIONS,
             safety_margin: Some(Duration::from_secs(60 * 60)),
             pool_size: 16,
             connect_timeout: Duration::from_secs(2),
@@ -94,58 +112,60 @@ impl RedisOptions {
     }
 }
 
-/// Sets the read and write timeouts on every connection the pool opens.
-#[derive(Debug)]
-struct IoTimeouts(Duration);
-
-impl CustomizeConnection<redis::Connection, redis::RedisError> for IoTimeouts {
-    fn on_acquire(&self, connection: &mut redis::Connection) -> Result<(), redis::RedisError> {
-        // The socket API refuses a zero timeout; zero here means "wait forever".
-        let timeout = Some(self.0).filter(|timeout| !timeout.is_zero());
-        connection.set_read_timeout(timeout)?;
-        connection.set_write_timeout(timeout)
-    }
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Sessions it removed (what [`FallibleSessionStore::try_sweep`] returns).
+    pub removed: usize,
+    /// Index entries whose key held something this store did not write: dropped from the
+    /// index, the key left alone.
+    pub foreign: usize,
 }
 
-/// A session store in a Redis server. It implements [`FallibleSessionStore`] (every call can
-/// fail with a [`RedisStoreError`]), not `SessionStore`; wrap it in
+/// A session store in a Redis server or cluster. It implements [`FallibleSessionStore`]
+/// (every call can fail with a [`RedisStoreError`]), not `SessionStore`; wrap it in
 /// [`Unwrapped`](crate::Unwrapped) to hand it to a test harness written for in-memory stores.
 pub struct RedisStore {
-    pool: Pool<Client>,
+    connections: Connections,
     scripts: Scripts,
-    prefix: String,
-    pattern: String,
+    layout: Layout,
     ttl: u64,
     /// The safety-net TTL in ms, as the scripts take it ("0": none).
     safety_net_ms: String,
+    /// Foreign entries the sweeps of this store have met.
+    foreign: AtomicU64,
 }
 
 impl RedisStore {
-    /// Connects to the server at `url` (e.g. `redis://127.0.0.1:6379/`) with the default
-    /// [`RedisOptions`]. Fails if the URL is malformed or the server does not answer a `PING`.
+    /// Connects to the server at `url` (e.g. `redis://127.0.0.1:6379/`), or to a cluster
+    /// (`redis+cluster://host:port,host:port` or a comma-separated list of `redis://` URLs),
+    /// with the default [`RedisOptions`]. Fails if the URL is malformed or the server does not
+    /// answer a `PING`.
     pub fn connect(url: &str, config: &Config) -> Result<Self, RedisStoreError> {
         Self::connect_with(url, config, RedisOptions::default())
     }
 
-    /// Connects with `options`. Fails if the URL is malformed or the server does not answer a
-    /// `PING` within the connect timeout.
+    /// Connects with `options`. Fails if the options or the URL are malformed, or the server
+    /// does not answer a `PING` within the connect timeout.
     pub fn connect_with(
         url: &str,
         config: &Config,
         options: RedisOptions,
     ) -> Result<Self, RedisStoreError> {
-        let client = Client::open(url)?;
-        // `min_idle(0)`: connections open on demand, so building the pool never blocks; the
-        // PING below is the one place a missing server is reported at startup.
-        // `test_on_check_out(false)`: r2d2 would otherwise PING before every call, doubling
-        // the round trips; a dead connection is detected by the call that uses it instead.
-        let pool = Pool::builder()
-            .max_size(options.pool_size.max(1))
-            .min_idle(Some(0))
-            .test_on_check_out(false)
-            .connection_timeout(options.connect_timeout)
-            .connection_customizer(Box::new(IoTimeouts(options.io_timeout)))
-            .build_unchecked(client);
+        let layout = Layout::new(&options.prefix, options.partitions).ok_or_else(|| {
+            RedisStoreError::Options(format!(
+                "the prefix {:?} holds a brace, or there are 0 partitions",
+                options.prefix
+            ))
+        })?;
+        let connections = Connections::open(
+            url,
+            &PoolOptions {
+                size: options.pool_size,
+                connect_timeout: options.connect_timeout,
+                io_timeout: options.io_timeout,
+            },
+        )?;
         let safety_net_ms = match options.safety_margin {
             None => 0,
             Some(margin) => {
@@ -155,95 +175,262 @@ impl RedisStore {
             }
         };
         let store = Self {
-            pool,
+            connections,
             scripts: Scripts::new(),
-            pattern: keys::match_pattern(&options.prefix),
-            prefix: options.prefix,
+            layout,
             ttl: config.ttl,
             safety_net_ms: safety_net_ms.to_string(),
+            foreign: AtomicU64::new(0),
         };
         store.ping()?;
         Ok(store)
     }
 
-    /// Round-trips a `PING`: whether the server answers now.
+    /// Round-trips a `PING` (to every master of a cluster): whether the server answers now.
     pub fn ping(&self) -> Result<(), RedisStoreError> {
         let mut connection = self.connection()?;
-        redis::cmd("PING").query::<()>(&mut *connection)?;
+        redis::cmd("PING").query::<()>(connection.get())?;
         Ok(())
+    }
+
+    /// Whether this store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.connections.is_cluster()
     }
 
     /// The key prefix this store uses.
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        self.layout.prefix()
     }
 
-    /// The Redis key that holds session `id`.
+    /// The number of partitions.
+    pub fn partitions(&self) -> u16 {
+        self.layout.partitions()
+    }
+
+    /// The Redis key that holds session `id`. It contains the full id: for tests and
+    /// operators' tools, never for logs.
     pub fn key(&self, id: &SessionId) -> String {
-        format!("{}{id}", self.prefix)
+        self.layout.session_key(id)
     }
 
-    /// Deletes every key under this store's prefix (sessions expired or not) and returns how
-    /// many it deleted. For tests and resets; sessions of other prefixes are untouched.
+    /// The key of the expiry index that holds session `id`.
+    pub fn index_key(&self, id: &SessionId) -> String {
+        self.layout.index_key(self.layout.partition(id))
+    }
+
+    /// How many foreign or corrupt index entries this store's sweeps have met and skipped.
+    pub fn foreign_seen(&self) -> u64 {
+        self.foreign.load(Ordering::Relaxed)
+    }
+
+    /// Deletes every session of this store (expired or not, by walking the indexes) and
+    /// returns how many it deleted. For tests and resets; other prefixes are untouched.
     pub fn clear(&self) -> Result<usize, RedisStoreError> {
         let mut connection = self.connection()?;
         let mut deleted = 0;
-        self.scan(&mut connection, |connection, page| {
-            deleted += redis::cmd("DEL").arg(page).query::<usize>(connection)?;
-            Ok(())
-        })?;
+        for partition in 0..self.layout.partitions() {
+            loop {
+                let (count, examined): (usize, usize) = self
+                    .scripts
+                    .clear
+                    .key(self.layout.index_key(partition))
+                    .arg(self.layout.session_key_start(partition))
+                    .arg(SWEEP_BATCH)
+                    .invoke(connection.get())?;
+                deleted += count;
+                if examined < SWEEP_BATCH {
+                    break;
+                }
+            }
+        }
         Ok(deleted)
     }
 
-    /// The connection pool, for the user directory on the same server.
-    pub(crate) fn pool(&self) -> &Pool<Client> {
-        &self.pool
+    /// The connections, for the user directory on the same server.
+    pub(crate) fn connections(&self) -> &Connections {
+        &self.connections
     }
 
-    fn connection(&self) -> Result<PooledConnection<Client>, RedisStoreError> {
-        Ok(self.pool.get()?)
+    fn connection(&self) -> Result<Connection, RedisStoreError> {
+        self.connections.get()
     }
 
-    /// Walks the keys under the prefix one `SCAN` page at a time (a key may come twice: `SCAN`
-    /// promises every key present throughout, not each key once).
-    fn scan(
+    /// Runs one session script on `id`'s session and index keys; a `CORRUPT` error names the
+    /// session redacted.
+    fn call<T: redis::FromRedisValue>(
         &self,
-        connection: &mut redis::Connection,
-        mut on_page: impl FnMut(&mut redis::Connection, &[String]) -> Result<(), RedisStoreError>,
-    ) -> Result<(), RedisStoreError> {
-        let mut cursor = 0u64;
-        loop {
-            let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&self.pattern)
-                .arg("COUNT")
-                .arg(SCAN_PAGE)
-                .arg("TYPE")
-                .arg("hash")
-                .query(connection)?;
-            if !page.is_empty() {
-                on_page(connection, &page)?;
-            }
-            if next == 0 {
-                return Ok(());
-            }
-            cursor = next;
+        script: &Script,
+        id: &SessionId,
+        args: &[&str],
+    ) -> Result<T, RedisStoreError> {
+        let partition = self.layout.partition(id);
+        let mut invocation = script.prepare_invoke();
+        invocation.key(self.layout.session_key(id)).key(self.layout.index_key(partition));
+        for arg in args {
+            invocation.arg(*arg);
         }
+        let mut connection = self.connection()?;
+        invocation
+            .invoke(connection.get())
+            .map_err(|error| RedisStoreError::from_script(error, || id.redacted()))
     }
 
     fn parse_user(
         &self,
         id: &SessionId,
-        user: Option<String>,
+        user: Option<Vec<u8>>,
     ) -> Result<Option<UserId>, RedisStoreError> {
-        user.map(|text| {
-            text.parse().map(UserId).map_err(|_| RedisStoreError::Corrupt {
-                key: self.key(id),
-                detail: format!("user field {text:?} is not a u64"),
-            })
+        user.map(|bytes| {
+            std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|text| text.parse().ok())
+                .map(UserId)
+                .ok_or_else(|| RedisStoreError::Corrupt {
+                    session: id.redacted(),
+                    detail: format!(
+                        "user field {:?} is not a u64",
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(32)])
+                    ),
+                })
         })
         .transpose()
+    }
+
+    /// Runs `script` once per `(id, args)` in one pipeline: one round trip for the lot (per
+    /// master, on a cluster). The first failing call fails the batch; a `CORRUPT` error then
+    /// names no session.
+    fn pipelined<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        calls: impl Iterator<Item = (SessionId, Vec<String>)>,
+    ) -> Result<Vec<T>, RedisStoreError> {
+        let commands: Vec<Cmd> = calls
+            .map(|(id, args)| {
+                let partition = self.layout.partition(&id);
+                let mut command = redis::cmd("EVALSHA");
+                command
+                    .arg(script.get_hash())
+                    .arg(2)
+                    .arg(self.layout.session_key(&id))
+                    .arg(self.layout.index_key(partition))
+                    .arg(args);
+                command
+            })
+            .collect();
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut connection = self.connection()?;
+        // EVALSHA needs the script in the server's cache; loading is idempotent and cheap.
+        script.load(connection.get())?;
+        connection
+            .batch(commands)
+            .map_err(|error| RedisStoreError::from_script(error, || "(in a batch)".to_owned()))
+    }
+
+    /// Inserts many sessions at `now` in one round trip; the answer for each, in order.
+    pub fn try_insert_many(
+        &self,
+        sessions: &[(SessionId, UserId)],
+        now: Tick,
+    ) -> Result<Vec<Result<(), Occupied>>, RedisStoreError> {
+        let now = clamp(now);
+        let (tick, score) = (encode_tick(now), score(now));
+        let stored: Vec<bool> = self.pipelined(
+            &self.scripts.insert,
+            sessions.iter().map(|(id, user)| {
+                let args =
+                    [&user.0.to_string(), &tick, &self.safety_net_ms, &id.to_string(), &score];
+                (*id, args.map(|arg| arg.to_owned()).to_vec())
+            }),
+        )?;
+        Ok(stored.into_iter().map(|stored| if stored { Ok(()) } else { Err(Occupied) }).collect())
+    }
+
+    /// Touches many sessions at `now` in one round trip: what
+    /// [`try_touch`](FallibleSessionStore::try_touch) answers for each, in order.
+    pub fn try_touch_many(
+        &self,
+        ids: &[SessionId],
+        now: Tick,
+    ) -> Result<Vec<Option<UserId>>, RedisStoreError> {
+        let threshold = expiry_threshold(self.ttl, now).map(encode_tick).unwrap_or_default();
+        let stored = clamp(now);
+        let (tick, score) = (encode_tick(stored), score(stored));
+        let users: Vec<Option<Vec<u8>>> = self.pipelined(
+            &self.scripts.touch,
+            ids.iter().map(|id| {
+                let args = [&tick, &threshold, &self.safety_net_ms, &id.to_string(), &score];
+                (*id, args.map(|arg| arg.to_owned()).to_vec())
+            }),
+        )?;
+        ids.iter().zip(users).map(|(id, user)| self.parse_user(id, user)).collect()
+    }
+
+    /// Sweeps at `now`, reporting what it removed and what foreign entries it skipped.
+    ///
+    /// Each round sends one batch script per partition that still has candidates, all in one
+    /// pipeline (one round trip; on a cluster, one per master): a sweep with nothing expired
+    /// costs one round trip, whatever the number of sessions.
+    pub fn sweep_report(&self, now: Tick) -> Result<SweepReport, RedisStoreError> {
+        let Some(threshold) = expiry_threshold(self.ttl, now) else {
+            return Ok(SweepReport::default()); // nothing can be expired yet
+        };
+        let (max_score, threshold) = (score(threshold), encode_tick(threshold));
+        let mut connection = self.connection()?;
+        let mut report = SweepReport::default();
+        // Per partition still to sweep: candidates kept so far (not expired, their score
+        // rounding to the threshold's). They stay at the head of the range: later batches
+        // skip past them.
+        let mut pending: Vec<(u16, usize)> =
+            (0..self.layout.partitions()).map(|partition| (partition, 0)).collect();
+        while !pending.is_empty() {
+            let batch = || {
+                pending
+                    .iter()
+                    .map(|&(partition, kept)| {
+                        let mut command = redis::cmd("EVALSHA");
+                        command
+                            .arg(self.scripts.sweep.get_hash())
+                            .arg(1)
+                            .arg(self.layout.index_key(partition))
+                            .arg(&threshold)
+                            .arg(&max_score)
+                            .arg(kept)
+                            .arg(SWEEP_BATCH)
+                            .arg(self.layout.session_key_start(partition));
+                        command
+                    })
+                    .collect::<Vec<Cmd>>()
+            };
+            let answers: Vec<(usize, usize, usize, usize)> = match connection.batch(batch()) {
+                Err(error)
+                    if error.kind()
+                        == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                {
+                    // A restarted server (or a new master) has an empty script cache. A sweep
+                    // batch is idempotent, so running the pipeline again after loading is
+                    // safe even where part of it ran.
+                    self.scripts.sweep.load(connection.get())?;
+                    connection.batch(batch())?
+                }
+                other => other?,
+            };
+            let mut next = Vec::new();
+            for (&(partition, kept), (removed, examined, kept_now, foreign)) in
+                pending.iter().zip(answers)
+            {
+                report.removed += removed;
+                report.foreign += foreign;
+                if examined >= SWEEP_BATCH {
+                    next.push((partition, kept + kept_now));
+                }
+            }
+            pending = next;
+        }
+        self.foreign.fetch_add(report.foreign as u64, Ordering::Relaxed);
+        Ok(report)
     }
 }
 
@@ -263,15 +450,18 @@ impl FallibleSessionStore for RedisStore {
         user: UserId,
         now: Tick,
     ) -> Result<Result<(), Occupied>, Self::Error> {
-        let mut connection = self.connection()?;
-        let stored: bool = self
-            .scripts
-            .insert
-            .key(self.key(&id))
-            .arg(user.0)
-            .arg(encode_tick(clamp(now)))
-            .arg(&self.safety_net_ms)
-            .invoke(&mut *connection)?;
+        let now = clamp(now);
+        let stored: bool = self.call(
+            &self.scripts.insert,
+            &id,
+            &[
+                &user.0.to_string(),
+                &encode_tick(now),
+                &self.safety_net_ms,
+                &id.to_string(),
+                &score(now),
+            ],
+        )?;
         Ok(if stored { Ok(()) } else { Err(Occupied) })
     }
 
@@ -279,51 +469,41 @@ impl FallibleSessionStore for RedisStore {
         // As in `Activity::touch`: expiry is judged at the caller's `now`, the value stored is
         // clamped below the tombstone.
         let threshold = expiry_threshold(self.ttl, now).map(encode_tick).unwrap_or_default();
-        let mut connection = self.connection()?;
-        let user: Option<String> = self
-            .scripts
-            .touch
-            .key(self.key(id))
-            .arg(encode_tick(clamp(now)))
-            .arg(threshold)
-            .arg(&self.safety_net_ms)
-            .invoke(&mut *connection)?;
+        let stored = clamp(now);
+        let user: Option<Vec<u8>> = self.call(
+            &self.scripts.touch,
+            id,
+            &[
+                &encode_tick(stored),
+                &threshold,
+                &self.safety_net_ms,
+                &id.to_string(),
+                &score(stored),
+            ],
+        )?;
         self.parse_user(id, user)
     }
 
     fn try_remove(&self, id: &SessionId) -> Result<Option<UserId>, Self::Error> {
-        let mut connection = self.connection()?;
-        let user: Option<String> =
-            self.scripts.remove.key(self.key(id)).invoke(&mut *connection)?;
+        let user: Option<Vec<u8>> = self.call(&self.scripts.remove, id, &[&id.to_string()])?;
         self.parse_user(id, user)
     }
 
     fn try_sweep(&self, now: Tick) -> Result<usize, Self::Error> {
-        let Some(threshold) = expiry_threshold(self.ttl, now) else {
-            return Ok(0); // nothing can be expired yet: no need to walk the keys
-        };
-        let threshold = encode_tick(threshold);
-        let mut connection = self.connection()?;
-        let mut removed = 0;
-        self.scan(&mut connection, |connection, page| {
-            let mut call = self.scripts.sweep.prepare_invoke();
-            call.arg(&threshold);
-            for key in page {
-                call.key(key);
-            }
-            removed += call.invoke::<usize>(connection)?;
-            Ok(())
-        })?;
-        Ok(removed)
+        Ok(self.sweep_report(now)?.removed)
     }
 
     fn try_len(&self) -> Result<usize, Self::Error> {
         let mut connection = self.connection()?;
-        let mut seen = HashSet::new();
-        self.scan(&mut connection, |_, page| {
-            seen.extend(page.iter().cloned());
-            Ok(())
-        })?;
-        Ok(seen.len())
+        let counts: Vec<usize> = connection.batch(
+            (0..self.layout.partitions())
+                .map(|partition| {
+                    let mut command = redis::cmd("ZCARD");
+                    command.arg(self.layout.index_key(partition));
+                    command
+                })
+                .collect(),
+        )?;
+        Ok(counts.into_iter().sum())
     }
 }

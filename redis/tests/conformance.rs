@@ -1,6 +1,7 @@
-//! The core's generic checks, run against the Redis store: the conformance suite, and random
-//! concurrent histories checked for linearizability. Each store gets its own key prefix, so
-//! parallel tests and repeated runs never collide.
+//! The core's generic checks, run against the Redis store on a single server and on a real
+//! 3-master Redis Cluster: the conformance suite, and random concurrent histories checked for
+//! linearizability. Each store gets its own key prefix, so parallel tests and repeated runs
+//! never collide.
 
 mod common;
 
@@ -8,17 +9,30 @@ use sessionlab::check::conformance;
 use sessionlab::check::history::Recorder;
 use sessionlab::check::model::Op;
 use sessionlab::{Config, SessionId, UserId};
+use sessionlab_redis::test_server;
 
 #[test]
 fn conformance_suite() {
     let url = require_redis!("conformance_suite");
-    let make = |config: &Config| common::scoped(&url, "conformance", config);
+    conformance_on(&url, "redis");
+}
+
+#[test]
+fn conformance_suite_on_a_cluster() {
+    let Some(urls) = test_server::shared_cluster_urls("conformance_suite_on_a_cluster") else {
+        return;
+    };
+    conformance_on(&urls, "redis cluster");
+}
+
+fn conformance_on(url: &str, label: &str) {
+    let make = |config: &Config| common::scoped(url, "conformance", config);
     let results = conformance::run_all(&make);
     assert!(!results.is_empty(), "the suite ran no check");
     let mut failed = Vec::new();
     for (name, result) in &results {
         match result {
-            Ok(()) => println!("conformance on redis: {name} ... ok"),
+            Ok(()) => println!("conformance on {label}: {name} ... ok"),
             Err(violation) => failed.push(format!("{name}: {violation}")),
         }
     }
@@ -64,8 +78,21 @@ fn random_op(rng: &mut Rng, now: &mut u64) -> Op {
 #[test]
 fn random_concurrent_histories_are_linearizable() {
     let url = require_redis!("random_concurrent_histories_are_linearizable");
+    histories_on(&url);
+}
+
+#[test]
+fn random_concurrent_histories_are_linearizable_on_a_cluster() {
+    let test = "random_concurrent_histories_are_linearizable_on_a_cluster";
+    let Some(urls) = test_server::shared_cluster_urls(test) else {
+        return;
+    };
+    histories_on(&urls);
+}
+
+fn histories_on(url: &str) {
     for round in 0..ROUNDS {
-        let recorder = Recorder::new(common::scoped(&url, "linearizability", &Config::new(TTL)));
+        let recorder = Recorder::new(common::scoped(url, "linearizability", &Config::new(TTL)));
         let logs: Vec<_> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..THREADS)
                 .map(|thread| {

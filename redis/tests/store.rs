@@ -1,13 +1,13 @@
-//! What is particular to the Redis store: key layout, the safety-net TTL, prefixes as
-//! namespaces, exact ticks beyond 2^53, typed errors for foreign data, and two stores (two
-//! "web servers") sharing one server. The general semantics are the conformance suite's
+//! What is particular to the Redis store: key layout and the expiry index, the safety-net TTL,
+//! prefixes as namespaces, exact ticks beyond 2^53, typed and redacted errors for foreign data,
+//! sweeps that foreign data never stops, and two stores (two "web servers") sharing one server. The general semantics are the conformance suite's
 //! (`conformance.rs`).
 
 mod common;
 
 use redis::Commands;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, UserId};
-use sessionlab_redis::{RedisOptions, RedisStore, RedisStoreError};
+use sessionlab_redis::{RedisOptions, RedisStore, RedisStoreError, SWEEP_BATCH};
 use std::time::Duration;
 
 fn raw(url: &str) -> redis::Connection {
@@ -15,18 +15,55 @@ fn raw(url: &str) -> redis::Connection {
 }
 
 #[test]
-fn a_session_is_one_hash_under_the_prefix() {
-    let url = require_redis!("a_session_is_one_hash_under_the_prefix");
+fn a_session_is_one_hash_indexed_by_its_last_activity() {
+    let url = require_redis!("a_session_is_one_hash_indexed_by_its_last_activity");
     let store = common::store(&url, "layout", &Config::new(1_000));
     let id = SessionId::fixed(1);
     store.try_insert(id, UserId(42), 1_234).unwrap().unwrap();
     let key = store.key(&id);
-    assert_eq!(key, format!("{}00000000-0000-4000-8000-000000000001", store.prefix()));
+    let index = store.index_key(&id);
+    // One hash tag, so one slot: a cluster runs the session's scripts on one master.
+    let tag = &index[..=index.find('}').unwrap()];
+    assert!(tag.starts_with(&format!("{{{}p", store.prefix())), "{tag}");
+    assert_eq!(key, format!("{tag}:s:00000000-0000-4000-8000-000000000001"));
     let mut raw = raw(&url);
     let user: String = raw.hget(&key, "user").unwrap();
     let last: String = raw.hget(&key, "last").unwrap();
     assert_eq!((user.as_str(), last.as_str()), ("42", "00000000000000001234"));
-    store.clear().unwrap();
+    let member = id.to_string();
+    let score: Option<f64> = raw.zscore(&index, &member).unwrap();
+    assert_eq!(score, Some(1_234.0));
+    assert_eq!(store.try_touch(&id, 1_500).unwrap(), Some(UserId(42)));
+    let score: Option<f64> = raw.zscore(&index, &member).unwrap();
+    assert_eq!(score, Some(1_500.0), "touch moves the index entry with the session");
+    assert_eq!(store.try_touch(&id, 1_400).unwrap(), Some(UserId(42)));
+    let score: Option<f64> = raw.zscore(&index, &member).unwrap();
+    assert_eq!(score, Some(1_500.0), "an older touch moves neither");
+    assert_eq!(store.try_len().unwrap(), 1);
+    assert_eq!(store.try_remove(&id).unwrap(), Some(UserId(42)));
+    let score: Option<f64> = raw.zscore(&index, &member).unwrap();
+    assert_eq!(score, None, "remove unindexes");
+    assert_eq!(store.try_len().unwrap(), 0);
+}
+
+#[test]
+fn a_sweep_takes_every_expired_session_in_batches_and_keeps_the_live() {
+    let url = require_redis!("a_sweep_takes_every_expired_session_in_batches_and_keeps_the_live");
+    let store = common::store(&url, "batches", &Config::new(100));
+    // More expired sessions in every partition than one batch holds.
+    let expired = u64::from(store.partitions()) * SWEEP_BATCH as u64 * 2;
+    for n in 0..expired {
+        store.try_insert(SessionId::fixed(n), UserId(n), 0).unwrap().unwrap();
+    }
+    for n in expired..expired + 300 {
+        store.try_insert(SessionId::fixed(n), UserId(n), 500).unwrap().unwrap();
+    }
+    assert_eq!(store.try_len().unwrap(), expired as usize + 300);
+    assert_eq!(store.try_sweep(100).unwrap(), expired as usize);
+    assert_eq!(store.try_len().unwrap(), 300);
+    assert_eq!(store.try_touch(&SessionId::fixed(expired), 550).unwrap(), Some(UserId(expired)));
+    assert_eq!(store.try_sweep(600).unwrap(), 299);
+    assert_eq!(store.clear().unwrap(), 1);
 }
 
 #[test]
@@ -127,8 +164,8 @@ fn ticks_beyond_two_to_the_53_stay_exact() {
 }
 
 #[test]
-fn foreign_data_under_the_prefix_is_a_typed_error_not_a_panic() {
-    let url = require_redis!("foreign_data_under_the_prefix_is_a_typed_error_not_a_panic");
+fn foreign_data_is_a_typed_error_that_names_the_session_redacted() {
+    let url = require_redis!("foreign_data_is_a_typed_error_that_names_the_session_redacted");
     let store = common::store(&url, "corrupt", &Config::new(1_000));
     let mut raw = raw(&url);
     let id = SessionId::fixed(7);
@@ -139,25 +176,69 @@ fn foreign_data_under_the_prefix_is_a_typed_error_not_a_panic() {
     match store.try_touch(&id, 1) {
         Err(error @ RedisStoreError::Corrupt { .. }) => {
             assert!(!error.is_connection_error());
-            assert!(error.to_string().contains("not-a-number"), "{error}");
+            let message = error.to_string();
+            assert!(message.contains("not-a-number"), "{message}");
+            assert!(message.contains(&id.redacted()), "{message}");
+            assert!(!message.contains(&id.to_string()), "the full id leaked: {message}");
         }
         other => panic!("expected a Corrupt error for the user, got {other:?}"),
     }
     let short_tick = SessionId::fixed(9);
     let _: () = raw.hset_multiple(store.key(&short_tick), &[("user", "1"), ("last", "0")]).unwrap();
     match store.try_touch(&short_tick, 1) {
-        Err(RedisStoreError::Corrupt { key, detail }) => {
-            assert_eq!(key, store.key(&short_tick));
-            assert!(detail.contains("20-digit"), "{detail}");
+        Err(error @ RedisStoreError::Corrupt { .. }) => {
+            let message = error.to_string();
+            assert!(message.contains("20-digit"), "{message}");
+            assert!(!message.contains(&short_tick.to_string()), "the full id leaked: {message}");
         }
         other => panic!("expected a Corrupt error for the tick, got {other:?}"),
     }
-    assert_eq!(store.try_sweep(u64::MAX).unwrap(), 1, "the sweep skips the foreign tick");
     let other = SessionId::fixed(8);
     let _: () = raw.set(store.key(&other), "a string, not a hash").unwrap();
-    assert!(matches!(store.try_touch(&other, 1), Err(RedisStoreError::Redis(_))));
+    match store.try_touch(&other, 1) {
+        Err(error @ RedisStoreError::Corrupt { .. }) => {
+            assert!(!error.to_string().contains(&other.to_string()), "{error}");
+        }
+        other => panic!("expected a Corrupt error for a string key, got {other:?}"),
+    }
+    for key in [store.key(&id), store.key(&short_tick), store.key(&other)] {
+        let _: () = raw.del(key).unwrap();
+    }
+}
+
+#[test]
+fn foreign_and_non_utf8_entries_never_stop_a_sweep() {
+    let url = require_redis!("foreign_and_non_utf8_entries_never_stop_a_sweep");
+    let store = common::store(&url, "foreign", &Config::new(10));
+    let mut raw = raw(&url);
+    let live = store.try_create(UserId(1), 100).unwrap();
+    let expired = store.try_create(UserId(2), 0).unwrap();
+    let index = store.index_key(&expired);
+    let start = &store.key(&expired)[..store.key(&expired).len() - SessionId::LEN];
+    // A member that is not UTF-8, whose key is a hash with a bad tick; a member whose key is a
+    // string; a member whose key is gone (as after the safety net).
+    let bad: &[u8] = b"\xff\xfe-not-an-id";
+    let bad_key = [start.as_bytes(), bad].concat();
+    let _: () = raw.hset_multiple(&bad_key, &[("user", "1"), ("last", "soon")]).unwrap();
+    let string_key = format!("{start}a-string");
+    let _: () = raw.set(&string_key, "not a hash").unwrap();
+    let _: () = raw.zadd(&index, bad, 0).unwrap();
+    let _: () = raw.zadd(&index, "a-string", 0).unwrap();
+    let _: () = raw.zadd(&index, "gone", 0).unwrap();
+    // A non-UTF-8 key under the prefix that no index names.
+    let _: () = raw.set([start.as_bytes(), b"\xff"].concat(), "x").unwrap();
+    let report = store.sweep_report(50).expect("a sweep is never stopped by foreign data");
+    assert_eq!(report.removed, 1);
+    assert_eq!(report.foreign, 2);
+    assert_eq!(store.foreign_seen(), 2);
+    assert_eq!(store.try_touch(&expired, 50).unwrap(), None);
+    assert_eq!(store.try_touch(&live, 50).unwrap(), Some(UserId(1)));
+    assert_eq!(store.try_len().unwrap(), 1, "the foreign entries left the index");
+    let keys_left: i64 = raw.exists(&bad_key).unwrap();
+    assert_eq!(keys_left, 1, "a foreign key is not the store's to delete");
+    let _: () =
+        raw.del(&[bad_key, string_key.into_bytes(), [start.as_bytes(), b"\xff"].concat()]).unwrap();
     store.clear().unwrap();
-    let _: () = raw.del(store.key(&other)).unwrap();
 }
 
 #[test]

@@ -14,7 +14,7 @@
 //!   three are [conc-map-bench](https://github.com/xacrimon/conc-map-bench)'s mixes; the fourth
 //!   is this lab's session mix, which adds a live sweeper.
 //! * [`Driver`]: one thread's seeded stream of operations over the sessions it owns.
-//! * [`run_threads`]: runs drivers on scoped threads behind a start gate and times them.
+//! * [`run_drivers`]: runs drivers on scoped threads behind a start gate and times them.
 //! * [`Floor`]: a plain single-threaded `HashMap` doing the same work with no coordination at
 //!   all, the floor every ratio is taken against.
 //!
@@ -36,20 +36,25 @@
 //!
 //! The session mix prefills `prefill` live sessions plus `prefill / 2` idle ones that are
 //! already expired, and runs a sweeper thread that calls [`MapUnderTest::sweep`] every
-//! [`Workload::sweep_every`]. The first sweep removes the idle sessions; every later one walks
+//! [`BenchSpec::sweep_every`]. The first sweep removes the idle sessions; every later one walks
 //! the whole map and finds nothing, which is what a periodic sweeper does most of the time, and
 //! is exactly the cost the lesson is about: how long the walk keeps others waiting.
 
-use crate::activity::is_expired;
+mod driver;
+mod floor;
+mod spec;
+
+pub use driver::{Driver, RunStats, run_drivers};
+pub use floor::Floor;
+pub use spec::{BenchSpec, START, fresh_id, idle_id, prefill_id};
+
 use crate::id::SessionId;
 use crate::session::UserId;
 use crate::store::SessionStore;
-use crate::sync::{AtomicBool, AtomicUsize, HashMap, Ordering, hash_map_with_capacity, thread};
 use crate::time::Tick;
-use std::time::{Duration, Instant};
 
 /// The five calls a benchmark workload makes, with the session semantics of [`SessionStore`]
-/// (DESIGN, "Semantics") but answers reduced to "did it hit".
+/// ([`docs::semantics`](crate::docs::semantics)) but answers reduced to "did it hit".
 ///
 /// Every [`SessionStore`] implements it. Anchor maps implement it on a newtype in the bench
 /// files (the orphan rule keeps them there): store `(user, Activity)` values, build the map
@@ -92,7 +97,7 @@ impl<S: SessionStore + ?Sized> MapUnderTest for S {
 
 /// One operation of a mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Op {
+pub enum MixOp {
     /// A request: [`MapUnderTest::touch`] (a mix's reads and updates).
     Touch,
     /// A login: [`MapUnderTest::insert`] under a fresh id.
@@ -137,297 +142,20 @@ impl Mix {
     pub const ALL: [Mix; 4] = [Self::READ_HEAVY, Self::EXCHANGE, Self::RAPID_GROW, Self::SESSION];
 
     /// The operation for a roll in `0..100`.
-    pub fn pick(&self, roll: u8) -> Op {
+    pub fn pick(&self, roll: u8) -> MixOp {
         let insert = self.read + self.update;
         if roll < insert {
-            Op::Touch
+            MixOp::Touch
         } else if roll < insert + self.insert {
-            Op::Insert
+            MixOp::Insert
         } else {
-            Op::Remove
+            MixOp::Remove
         }
     }
 
     /// Looks a mix up by [`name`](Self::name).
     pub fn by_name(name: &str) -> Option<Mix> {
         Self::ALL.into_iter().find(|mix| mix.name.eq_ignore_ascii_case(name))
-    }
-}
-
-/// The tick at which prefilled sessions are created and the sweeper sweeps.
-pub const START: Tick = 1 << 40;
-
-/// How to set up and run a mix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Workload {
-    /// The operation mix.
-    pub mix: Mix,
-    /// Live sessions stored before the timed part starts, shared out among the threads.
-    pub prefill: usize,
-    /// Seed for every thread's choices (each derives its own stream).
-    pub seed: u64,
-    /// How long the session mix's sweeper rests between sweeps.
-    pub sweep_every: Duration,
-}
-
-impl Workload {
-    /// `mix` over 10,000 prefilled sessions, seed 1, a sweep every millisecond.
-    pub fn new(mix: Mix) -> Self {
-        Self { mix, prefill: 10_000, seed: 1, sweep_every: Duration::from_millis(1) }
-    }
-
-    /// Sets the prefill.
-    pub fn with_prefill(mut self, prefill: usize) -> Self {
-        self.prefill = prefill;
-        self
-    }
-
-    /// The ttl the maps must be built with: long enough that no live session expires during a
-    /// run, short enough that the session mix's idle sessions are expired at [`START`].
-    pub fn ttl(&self) -> u64 {
-        START / 2
-    }
-
-    /// The capacity hint to build maps with: the prefill plus the idle sessions.
-    pub fn capacity(&self) -> usize {
-        self.prefill + self.idle()
-    }
-
-    fn idle(&self) -> usize {
-        if self.mix.sweeper { self.prefill / 2 } else { 0 }
-    }
-
-    /// Fills `map` (built empty, with [`ttl`](Self::ttl)) and returns one [`Driver`] per
-    /// thread, each owning an equal share of the live sessions. Not timed by [`run_threads`].
-    pub fn prepare<M: MapUnderTest + ?Sized>(&self, map: &M, threads: usize) -> Vec<Driver> {
-        let threads = threads.max(1);
-        let mut pools: Vec<Vec<SessionId>> =
-            (0..threads).map(|_| Vec::with_capacity(self.prefill / threads + 1)).collect();
-        for i in 0..self.prefill {
-            let id = prefill_id(i as u64);
-            map.insert(id, UserId(i as u64), START);
-            pools[i % threads].push(id);
-        }
-        for i in 0..self.idle() {
-            map.insert(idle_id(i as u64), UserId(i as u64), 0);
-        }
-        pools
-            .into_iter()
-            .enumerate()
-            .map(|(thread, pool)| Driver::new(self.mix, self.seed, thread, pool))
-            .collect()
-    }
-}
-
-/// The id of prefilled session `i`. Ids are deterministic so runs repeat exactly; they are
-/// still hashed with the keyed hasher, so they spread like random ids.
-pub fn prefill_id(i: u64) -> SessionId {
-    SessionId::fixed(i)
-}
-
-/// The id of idle (already expired) session `i` in the session mix.
-pub fn idle_id(i: u64) -> SessionId {
-    SessionId::fixed(1 << 62 | i)
-}
-
-/// The `n`-th fresh id of thread `thread`: distinct from every other thread's and from the
-/// prefill.
-pub fn fresh_id(thread: usize, n: u64) -> SessionId {
-    SessionId::fixed((thread as u64 + 1) << 48 | (n & ((1 << 48) - 1)))
-}
-
-/// One thread's seeded stream of operations over the sessions it owns.
-#[derive(Debug, Clone)]
-pub struct Driver {
-    mix: Mix,
-    rng: fastrand::Rng,
-    thread: usize,
-    owned: Vec<SessionId>,
-    fresh: u64,
-    now: Tick,
-}
-
-impl Driver {
-    /// A driver for thread `thread` owning `owned` (sessions already in the map).
-    pub fn new(mix: Mix, seed: u64, thread: usize, owned: Vec<SessionId>) -> Self {
-        let stream = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(thread as u64);
-        Self { mix, rng: fastrand::Rng::with_seed(stream), thread, owned, fresh: 0, now: START }
-    }
-
-    /// Sessions this driver owns now.
-    pub fn owned(&self) -> usize {
-        self.owned.len()
-    }
-
-    /// Runs one operation on `map` and returns which it was and whether it hit (every
-    /// operation should: see the module docs).
-    pub fn step<M: MapUnderTest + ?Sized>(&mut self, map: &M) -> (Op, bool) {
-        self.now += 1;
-        let mut op = self.mix.pick(self.rng.u8(0..100));
-        if self.owned.is_empty() {
-            op = Op::Insert;
-        }
-        let hit = match op {
-            Op::Touch => {
-                let id = self.owned[self.rng.usize(..self.owned.len())];
-                map.touch(&id, self.now)
-            }
-            Op::Insert => {
-                let id = fresh_id(self.thread, self.fresh);
-                self.fresh += 1;
-                self.owned.push(id);
-                map.insert(id, UserId(self.thread as u64), self.now)
-            }
-            Op::Remove => {
-                let id = self.owned.swap_remove(self.rng.usize(..self.owned.len()));
-                map.remove(&id)
-            }
-        };
-        (op, hit)
-    }
-
-    /// Runs `ops` operations and returns how many missed.
-    pub fn run<M: MapUnderTest + ?Sized>(&mut self, map: &M, ops: u64) -> u64 {
-        let mut misses = 0;
-        for _ in 0..ops {
-            misses += u64::from(!self.step(map).1);
-        }
-        misses
-    }
-}
-
-/// What [`run_threads`] measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RunStats {
-    /// From the start gate opening to the last handler finishing.
-    pub elapsed: Duration,
-    /// Operations run, all threads together.
-    pub ops: u64,
-    /// Operations that missed (should be 0 for a correct map).
-    pub misses: u64,
-    /// Sweeps the sweeper finished while the handlers ran (session mix only).
-    pub sweeps: u64,
-}
-
-impl RunStats {
-    /// Operations per second.
-    pub fn ops_per_sec(&self) -> f64 {
-        self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-}
-
-/// Runs every driver on its own scoped thread for `ops_per_thread` operations, all released at
-/// once by a start gate (a barrier), plus the sweeper if the mix has one, and times from the
-/// gate opening to the last handler finishing. Thread start-up is outside the timing.
-pub fn run_threads<M: MapUnderTest + ?Sized>(
-    map: &M,
-    workload: &Workload,
-    drivers: &mut [Driver],
-    ops_per_thread: u64,
-) -> RunStats {
-    let (ready, go, done) =
-        (&AtomicUsize::new(0), &AtomicBool::new(false), &AtomicBool::new(false));
-    let wait_for_gate = || {
-        ready.fetch_add(1, Ordering::AcqRel);
-        while !go.load(Ordering::Acquire) {
-            // Yield rather than spin: there may be more threads than cores.
-            thread::yield_now();
-        }
-    };
-    let threads = drivers.len() as u64;
-    thread::scope(|scope| {
-        let sweeper = workload.mix.sweeper.then(|| {
-            scope.spawn(move || {
-                wait_for_gate();
-                let mut sweeps = 0;
-                while !done.load(Ordering::Acquire) {
-                    map.sweep(START);
-                    sweeps += 1;
-                    thread::sleep(workload.sweep_every);
-                }
-                sweeps
-            })
-        });
-        let handlers: Vec<_> = drivers
-            .iter_mut()
-            .map(|driver| {
-                scope.spawn(move || {
-                    wait_for_gate();
-                    driver.run(map, ops_per_thread)
-                })
-            })
-            .collect();
-        let waiting = handlers.len() + usize::from(sweeper.is_some());
-        while ready.load(Ordering::Acquire) < waiting {
-            thread::yield_now();
-        }
-        let started = Instant::now();
-        go.store(true, Ordering::Release);
-        let misses = handlers.into_iter().map(|h| h.join().expect("a handler panicked")).sum();
-        let elapsed = started.elapsed();
-        done.store(true, Ordering::Release);
-        let sweeps = sweeper.map_or(0, |s| s.join().expect("the sweeper panicked"));
-        RunStats { elapsed, ops: ops_per_thread * threads, misses, sweeps }
-    })
-}
-
-/// The floor: a plain `HashMap` with the lab's hasher, owned by one thread, doing a store's
-/// work (the same expiry check, the same never-backwards touch) with no coordination at all.
-/// Every single-thread ratio in `BENCHMARKS.md` is a store's time over this one's.
-#[derive(Debug)]
-pub struct Floor {
-    ttl: u64,
-    map: HashMap<SessionId, (UserId, Tick)>,
-}
-
-impl Floor {
-    /// An empty floor map with time-to-live `ttl`.
-    pub fn new(ttl: u64, capacity: usize) -> Self {
-        Self { ttl, map: hash_map_with_capacity(capacity) }
-    }
-
-    /// [`MapUnderTest::touch`] without a lock.
-    pub fn touch(&mut self, id: &SessionId, now: Tick) -> bool {
-        match self.map.get_mut(id) {
-            Some((_, last)) if !is_expired(*last, self.ttl, now) => {
-                *last = (*last).max(now);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// [`MapUnderTest::insert`] without a lock.
-    pub fn insert(&mut self, id: SessionId, user: UserId, now: Tick) -> bool {
-        match self.map.entry(id) {
-            std::collections::hash_map::Entry::Occupied(_) => false,
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert((user, now));
-                true
-            }
-        }
-    }
-
-    /// [`MapUnderTest::remove`] without a lock.
-    pub fn remove(&mut self, id: &SessionId) -> bool {
-        self.map.remove(id).is_some()
-    }
-
-    /// [`MapUnderTest::sweep`] without a lock.
-    pub fn sweep(&mut self, now: Tick) -> usize {
-        let before = self.map.len();
-        self.map.retain(|_, (_, last)| !is_expired(*last, self.ttl, now));
-        before - self.map.len()
-    }
-
-    /// Sessions stored.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Whether no session is stored.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
     }
 }
 
@@ -467,10 +195,10 @@ mod tests {
     fn every_operation_hits_on_every_correct_store() {
         for kind in StoreKind::correct() {
             for mix in Mix::ALL {
-                let workload = Workload::new(mix).with_prefill(200);
+                let workload = BenchSpec::new(mix).with_prefill(200);
                 let store = kind.build(&Config::new(workload.ttl()));
                 let mut drivers = workload.prepare(&store, 2);
-                let stats = run_threads(&store, &workload, &mut drivers, 500);
+                let stats = run_drivers(&store, &workload, &mut drivers, 500);
                 assert_eq!(stats.misses, 0, "{kind} {}", mix.name);
                 assert_eq!(stats.ops, 1000);
                 let owned: usize = drivers.iter().map(Driver::owned).sum();
@@ -489,7 +217,7 @@ mod tests {
     #[test]
     fn same_seed_same_operations() {
         let trace = |seed| {
-            let workload = Workload { seed, ..Workload::new(Mix::EXCHANGE).with_prefill(50) };
+            let workload = BenchSpec { seed, ..BenchSpec::new(Mix::EXCHANGE).with_prefill(50) };
             let store = StoreKind::Mutex.build(&Config::new(workload.ttl()));
             let mut driver = workload.prepare(&store, 1).remove(0);
             (0..200).map(|_| driver.step(&store).0).collect::<Vec<_>>()

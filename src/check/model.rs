@@ -1,8 +1,9 @@
-//! The sequential reference model: DESIGN's specification as the plainest code that states it.
+//! The sequential reference model: the specification
+//! ([`docs::semantics`](crate::docs::semantics)) as the plainest code that states it.
 //!
 //! Every store is judged against this file. [`Model`] is a single-threaded map with no
-//! atomics, no locks and no cleverness, so that a reader can check it against DESIGN
-//! ("Semantics") line by line; [`Slot`] is the same specification for one session id, which
+//! atomics, no locks and no cleverness, so that a reader can check it against the
+//! specification line by line; [`Slot`] is the same specification for one session id, which
 //! is all the linearizability checker ([`crate::check::history`]) needs, because linearizability is
 //! local and a history is checked key by key. [`Model`] is a map of [`Slot`]s, so the two can
 //! never disagree.

@@ -20,16 +20,16 @@
 
 use crate::id::SessionId;
 use crate::session::UserId;
-use crate::store::{Config, Occupied, SessionStore};
+use crate::store::{Config, Occupied, SessionStore, forward_to_store};
 use crate::sweeper::Sweeper;
 use crate::sync::{Arc, AtomicU64, Ordering};
-use crate::time::Clock;
-use crate::time::Tick;
+use crate::time::{Clock, Tick};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
-/// What to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to run. Serializable, so a parent process can hand it to a child as JSON (the demo's
+/// racy run) rather than as flags to parse again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadSpec {
     /// Handler threads.
     pub threads: usize,
@@ -135,21 +135,11 @@ struct SweepWatch<S: ?Sized> {
 }
 
 impl<S: SessionStore + ?Sized> SessionStore for SweepWatch<S> {
-    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-        self.store.insert(id, user, now)
-    }
-    fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
-        self.store.touch(id, now)
-    }
-    fn remove(&self, id: &SessionId) -> Option<UserId> {
-        self.store.remove(id)
-    }
+    forward_to_store!(insert, touch, remove, len);
+
     fn sweep(&self, now: Tick) -> usize {
         self.started.fetch_add(1, Ordering::SeqCst);
         self.store.sweep(now)
-    }
-    fn len(&self) -> usize {
-        self.store.len()
     }
 }
 

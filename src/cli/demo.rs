@@ -1,6 +1,6 @@
 //! The main demo: every store under the same checked session workload, then one table.
 
-use super::args::{ChildArgs, DemoArgs, WorkloadArgs};
+use super::args::{ChildArgs, DemoArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use sessionlab::StoreKind;
@@ -48,7 +48,7 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode, String> {
             if kind.is_correct() {
                 run_in_process(kind, &spec, args.json)
             } else {
-                run_in_child(kind, &args.workload, args.json)
+                run_in_child(kind, &spec, args.json)
             }
         })
         .collect::<Result<_, _>>()?;
@@ -64,9 +64,9 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode, String> {
 
 /// The hidden `child` entry: run one store here and print the report as JSON.
 pub fn run_child(args: &ChildArgs) -> Result<ExitCode, String> {
-    let spec = args.workload.spec();
+    let spec = &args.spec;
     let store: Arc<dyn sessionlab::SessionStore> = Arc::from(args.store.build(&spec.config()));
-    let report = workload::run(store, &spec, &Progress::default());
+    let report = workload::run(store, spec, &Progress::default());
     println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     Ok(ExitCode::SUCCESS)
 }
@@ -97,14 +97,15 @@ fn run_in_process(kind: StoreKind, spec: &WorkloadSpec, quiet: bool) -> Result<R
     })
 }
 
-fn run_in_child(kind: StoreKind, workload: &WorkloadArgs, quiet: bool) -> Result<Row, String> {
+fn run_in_child(kind: StoreKind, spec: &WorkloadSpec, quiet: bool) -> Result<Row, String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find this program to re-run it: {e}"))?;
+    let json = serde_json::to_string(spec).map_err(|e| e.to_string())?;
     let mut command = Command::new(exe);
-    command.args(["child", "--store", kind.name()]).args(workload_flags(workload));
-    let bar = progress_bar(kind, workload.duration, quiet);
+    command.args(["child", "--store", kind.name(), "--spec", &json]);
+    let bar = progress_bar(kind, spec.duration, quiet);
     bar.set_message("in a child process".to_owned());
-    let timeout = workload.duration + CHILD_GRACE;
+    let timeout = spec.duration + CHILD_GRACE;
     let outcome = std::thread::scope(|scope| {
         let child = scope.spawn(|| isolate::run_child(command, timeout));
         let started = Instant::now();
@@ -141,21 +142,6 @@ fn run_in_child(kind: StoreKind, workload: &WorkloadArgs, quiet: bool) -> Result
         report,
         verdict,
     })
-}
-
-/// The same workload flags, for the child's command line.
-fn workload_flags(workload: &WorkloadArgs) -> Vec<String> {
-    let mut flags = vec![
-        format!("--threads={}", workload.threads),
-        format!("--duration={}ms", workload.duration.as_millis().max(1)),
-        format!("--sessions={}", workload.sessions),
-        format!("--ttl={}", workload.ttl),
-        format!("--seed={}", workload.seed),
-    ];
-    if let Some(ops) = workload.ops {
-        flags.push(format!("--ops={ops}"));
-    }
-    flags
 }
 
 fn verdict(report: &WorkloadReport) -> String {
@@ -221,7 +207,14 @@ fn print_table(rows: &[Row]) {
     );
     println!("resurrected: a logged-out or expired session answered a request");
     println!("wrongly swept: a live session vanished while sweeps ran");
+    println!();
+    // The last line: where the course goes from here (the order of `docs::lessons`).
+    println!("{NEXT_STEP}");
 }
+
+/// What to do after the demo: the first lesson and its exercise.
+const NEXT_STEP: &str = "Next: lesson 1, notebooks/01-the-go-lesson-and-the-racy-store.ipynb, \
+                         then `cargo run -- exercise check 1`";
 
 fn thousands(n: u64) -> String {
     let digits = n.to_string();

@@ -29,12 +29,15 @@ use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{Arc, CowCell, HashMap, hash_map_with_capacity};
 use crate::time::Tick;
 
-type Map = HashMap<SessionId, Arc<Session>>;
+/// The map a copy-on-write store publishes.
+pub(crate) type Map = HashMap<SessionId, Arc<Session>>;
 
 /// A copy-on-write store: lock-free reads, O(n) writes.
 pub struct CowStore {
     ttl: u64,
-    map: CowCell<Map>,
+    // `pub(crate)`: the load-store mutant (`check::mutants`) wraps this store and publishes
+    // into this cell the wrong way.
+    pub(crate) map: CowCell<Map>,
 }
 
 impl CowStore {

@@ -34,7 +34,8 @@ pub enum StoreKind {
     Cow,
     /// [`LockFreeStore`]: Harris–Michael lock-free lists on crossbeam-epoch.
     LockFree,
-    /// [`RacyStore`]: the lesson's unsynchronised map. Wrong on purpose.
+    /// [`RacyStore`]: the lesson's unsynchronised map. Wrong on purpose: build it only for a
+    /// process that may crash, or a loom model (see [`RacyStore::new`]'s safety contract).
     Racy,
 }
 
@@ -74,6 +75,12 @@ impl StoreKind {
     }
 
     /// Builds an empty store of this kind.
+    ///
+    /// For [`StoreKind::Racy`] this hands out a store whose concurrent use is undefined
+    /// behaviour: the registry keeps it so that every front end can show it failing, and
+    /// every front end runs it only in a process of its own (or on one thread). Check
+    /// [`is_correct`](Self::is_correct) before sharing a store across threads in a process
+    /// you care about.
     pub fn build(self, config: &Config) -> Box<dyn SessionStore> {
         match self {
             Self::Mutex => Box::new(MutexStore::new(config)),
@@ -81,7 +88,7 @@ impl StoreKind {
             Self::Sharded => Box::new(ShardedStore::new(config)),
             Self::Cow => Box::new(CowStore::new(config)),
             Self::LockFree => Box::new(LockFreeStore::new(config)),
-            Self::Racy => Box::new(RacyStore::new(config)),
+            Self::Racy => RacyStore::for_registry(config),
         }
     }
 

@@ -48,8 +48,29 @@ unsafe impl Sync for RacyStore {}
 
 impl RacyStore {
     /// An empty store built from `config`.
-    pub fn new(config: &Config) -> Self {
+    ///
+    /// # Safety
+    ///
+    /// The store is `Sync` by a false promise (see the module docs): two threads calling its
+    /// methods at once is a data race, which is undefined behaviour. The caller must either
+    /// keep it on one thread at a time, or run it where undefined behaviour can do no harm
+    /// beyond the run itself: in a child process that may crash or hang (the demo's child,
+    /// [`crate::check::isolate`]), or under loom, which checks every access to the cell
+    /// before it is made and reports the first race as a causality violation instead of
+    /// running it. It is an `unsafe fn` so that the lesson shows at every place it is built.
+    pub unsafe fn new(config: &Config) -> Self {
         Self { ttl: config.ttl, map: UnsafeCell::new(hash_map_with_capacity(config.capacity)) }
+    }
+
+    /// The registry's entry for the racy store ([`StoreKind::Racy`](crate::StoreKind::Racy)):
+    /// what [`StoreKind::build`](crate::StoreKind::build) returns for it.
+    pub(crate) fn for_registry(config: &Config) -> Box<dyn SessionStore> {
+        // SAFETY: the registry's racy entry is documented (`StoreKind::Racy`, `StoreKind::build`)
+        // as for a process that may crash and for loom models only, and that is how the lab
+        // uses it: the demo runs it in a child process (`check::isolate`), the web lab warns
+        // and serves it from a server process of its own, the linearizability hunt runs it in
+        // a child, and the other tests that build it call it from one thread at a time.
+        Box::new(unsafe { Self::new(config) })
     }
 
     #[track_caller]

@@ -20,6 +20,7 @@ use sessionlab::{Tick, UserId};
 use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Any store's error, boxed.
@@ -81,10 +82,82 @@ impl<S: FallibleSessionStore> FallibleSessionStore for ErasedErrors<S> {
     }
 }
 
+/// How many sweeps ran and how many sessions they removed, for the page's live counts; and,
+/// for an in-memory store, how many sessions it holds.
+///
+/// The session count is kept here, by the wrapper every call goes through, because a store's
+/// own `len` may walk the whole table (the lock-free store's visits every bucket): asked on
+/// every login, for the session cap, it would cost more than the login itself.
+#[derive(Debug, Default)]
+pub struct StoreCounts {
+    sweeps: AtomicU64,
+    removed: AtomicU64,
+    // Signed: a sweep may take a session out a moment before its insert is counted.
+    sessions: AtomicI64,
+}
+
+impl StoreCounts {
+    fn record(&self, removed: usize) {
+        self.sweeps.fetch_add(1, Ordering::Relaxed);
+        self.removed.fetch_add(removed as u64, Ordering::Relaxed);
+        self.sessions.fetch_sub(i64::try_from(removed).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+
+    fn sessions(&self) -> usize {
+        usize::try_from(self.sessions.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
+    /// Sweeps so far (background and logout-triggered).
+    pub fn sweeps(&self) -> u64 {
+        self.sweeps.load(Ordering::Relaxed)
+    }
+
+    /// Sessions those sweeps removed.
+    pub fn removed(&self) -> u64 {
+        self.removed.load(Ordering::Relaxed)
+    }
+}
+
+/// An in-memory store that counts its sessions and sweeps (the background sweeper's
+/// included: it is handed this wrapper).
+struct Counted {
+    store: Arc<dyn SessionStore>,
+    counts: Arc<StoreCounts>,
+}
+
+impl SessionStore for Counted {
+    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
+        let inserted = self.store.insert(id, user, now);
+        if inserted.is_ok() {
+            self.counts.sessions.fetch_add(1, Ordering::Relaxed);
+        }
+        inserted
+    }
+    fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
+        self.store.touch(id, now)
+    }
+    fn remove(&self, id: &SessionId) -> Option<UserId> {
+        let removed = self.store.remove(id);
+        if removed.is_some() {
+            self.counts.sessions.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+    fn sweep(&self, now: Tick) -> usize {
+        let removed = self.store.sweep(now);
+        self.counts.record(removed);
+        removed
+    }
+    fn len(&self) -> usize {
+        self.store.len()
+    }
+}
+
 /// The app's store: the erased store, where its calls run, and the background sweeper.
 pub struct Backend {
     name: String,
     store: Arc<DynStore>,
+    counts: Arc<StoreCounts>,
     offload: bool,
     users: Option<Arc<dyn UserDirectory>>,
     // Held for its `Drop`, which stops and joins the sweeper thread with the server.
@@ -100,11 +173,14 @@ impl Backend {
         clock: Clock,
         sweep_every: Duration,
     ) -> Self {
-        let store: Arc<dyn SessionStore> = Arc::from(kind.build(config));
+        let counts = Arc::new(StoreCounts::default());
+        let store: Arc<dyn SessionStore> =
+            Arc::new(Counted { store: Arc::from(kind.build(config)), counts: Arc::clone(&counts) });
         let sweeper = Sweeper::spawn(Arc::clone(&store), clock, sweep_every);
         Self {
             name: kind.name().to_owned(),
             store: Arc::new(ErasedErrors(store)),
+            counts,
             offload: false,
             users: None,
             _sweeper: Some(sweeper),
@@ -117,6 +193,7 @@ impl Backend {
         Self {
             name: name.to_owned(),
             store: Arc::new(ErasedErrors(store)),
+            counts: Arc::default(),
             offload: true,
             users: None,
             _sweeper: None,
@@ -133,6 +210,28 @@ impl Backend {
     /// The user directory set by [`with_users`](Self::with_users), if any.
     pub fn users(&self) -> Option<Arc<dyn UserDirectory>> {
         self.users.clone()
+    }
+
+    /// How many sweeps ran so far.
+    pub fn sweep_counts(&self) -> &StoreCounts {
+        &self.counts
+    }
+
+    /// How many sessions the store holds: counted as they come and go for an in-memory
+    /// store (O(1)), asked of a remote one (which may scan its keys: for the page, not for
+    /// every request).
+    pub async fn session_count(&self) -> Result<usize, StoreError> {
+        match self.local_session_count() {
+            Some(count) => Ok(count),
+            None => self.call(|store| store.try_len()).await,
+        }
+    }
+
+    /// The session count of an in-memory store, kept as sessions come and go; `None` for a
+    /// remote store, whose sessions other servers also create and which bounds itself (key
+    /// expiry, the server's memory limit).
+    pub fn local_session_count(&self) -> Option<usize> {
+        (!self.offload).then(|| self.counts.sessions())
     }
 
     /// The store's name, for logs and the start-up line.
@@ -170,10 +269,16 @@ impl Backend {
     /// big map must not hold up the logout that triggered it.
     pub fn sweep_in_background(&self, now: Tick) {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
-            if let Err(error) = store.try_sweep(now) {
-                eprintln!("sweep failed: {error}");
+        // An in-memory store counts its own sweeps (its wrapper sees the sweeper's too); a
+        // remote one is counted here.
+        let counts = self.offload.then(|| Arc::clone(&self.counts));
+        tokio::task::spawn_blocking(move || match store.try_sweep(now) {
+            Ok(removed) => {
+                if let Some(counts) = counts {
+                    counts.record(removed);
+                }
             }
+            Err(error) => eprintln!("sweep failed: {error}"),
         });
     }
 }
@@ -215,6 +320,25 @@ mod tests {
         fn try_len(&self) -> Result<usize, Down> {
             Err(Down)
         }
+    }
+
+    #[test]
+    fn an_in_memory_store_counts_its_sessions_without_asking_it() {
+        let backend = Backend::in_memory(
+            StoreKind::LockFree,
+            &Config::new(50),
+            Clock::start(),
+            Duration::from_secs(60),
+        );
+        let store = Arc::clone(&backend.store);
+        let ids: Vec<SessionId> = (0..3).map(|n| store.try_create(UserId(n), 0).unwrap()).collect();
+        assert_eq!(backend.counts.sessions(), 3);
+        assert_eq!(store.try_remove(&ids[0]).unwrap(), Some(UserId(0)));
+        assert_eq!(store.try_remove(&ids[0]).unwrap(), None, "a second remove counts nothing");
+        assert_eq!(backend.counts.sessions(), 2);
+        assert_eq!(store.try_sweep(1_000).unwrap(), 2);
+        assert_eq!((backend.counts.sessions(), backend.counts.sweeps()), (0, 1));
+        assert_eq!(store.try_len().unwrap(), 0);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Response {
     pub status: u16,
     /// Every `Set-Cookie` header value.
     pub set_cookies: Vec<String>,
+    /// Every header, name in lower case (`Set-Cookie` included), value lossy.
+    pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
 }
@@ -29,6 +31,11 @@ impl Response {
     /// The body as text (lossy).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The first value of header `name` (lower case), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 
     /// The value of the `name` cookie set by this answer, if any.
@@ -45,6 +52,7 @@ impl Response {
 pub struct Client<S> {
     stream: S,
     host: String,
+    cookie_name: &'static str,
     buf: Vec<u8>,
     request: Vec<u8>,
 }
@@ -64,7 +72,19 @@ impl Client<TcpStream> {
 impl<S: Read + Write> Client<S> {
     /// A client over an open stream to `host`.
     pub fn new(stream: S, host: &str) -> Self {
-        Self { stream, host: host.to_owned(), buf: Vec::with_capacity(4096), request: Vec::new() }
+        Self {
+            stream,
+            host: host.to_owned(),
+            cookie_name: crate::cookie::NAME,
+            buf: Vec::with_capacity(4096),
+            request: Vec::new(),
+        }
+    }
+
+    /// Sends the session under cookie `name` (e.g. [`crate::cookie::SECURE_NAME`] under TLS).
+    pub fn with_cookie_name(mut self, name: &'static str) -> Self {
+        self.cookie_name = name;
+        self
     }
 
     /// The stream underneath (e.g. to ask a TLS stream what it negotiated).
@@ -106,16 +126,24 @@ impl<S: Read + Write> Client<S> {
 
     /// `GET path` with the session cookie `session`, if any.
     pub fn get(&mut self, path: &str, session: Option<&str>) -> io::Result<Response> {
-        let cookie = session.map(|id| format!("session={id}"));
-        let headers: Vec<(&str, &[u8])> = cookie.iter().map(|c| ("Cookie", c.as_bytes())).collect();
-        self.request("GET", path, &headers, b"")
+        self.with_session("GET", path, session, b"")
     }
 
     /// `POST path` with a form `body` and the session cookie `session`, if any.
     pub fn post(&mut self, path: &str, session: Option<&str>, body: &[u8]) -> io::Result<Response> {
-        let cookie = session.map(|id| format!("session={id}"));
+        self.with_session("POST", path, session, body)
+    }
+
+    fn with_session(
+        &mut self,
+        method: &str,
+        path: &str,
+        session: Option<&str>,
+        body: &[u8],
+    ) -> io::Result<Response> {
+        let cookie = session.map(|id| format!("{}={id}", self.cookie_name));
         let headers: Vec<(&str, &[u8])> = cookie.iter().map(|c| ("Cookie", c.as_bytes())).collect();
-        self.request("POST", path, &headers, body)
+        self.request(method, path, &headers, body)
     }
 
     fn fill(&mut self) -> io::Result<()> {
@@ -150,7 +178,12 @@ impl<S: Read + Write> Client<S> {
             let status = head.code.unwrap_or(0);
             let mut content_length = None;
             let mut set_cookies = Vec::new();
+            let mut all = Vec::with_capacity(head.headers.len());
             for header in head.headers.iter() {
+                all.push((
+                    header.name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(header.value).into_owned(),
+                ));
                 if header.name.eq_ignore_ascii_case("content-length") {
                     let value =
                         std::str::from_utf8(header.value).ok().and_then(|v| v.trim().parse().ok());
@@ -175,7 +208,7 @@ impl<S: Read + Write> Client<S> {
             }
             let body = self.buf[head_len..head_len + body_len].to_vec();
             self.buf.drain(..head_len + body_len);
-            return Ok(Response { status, set_cookies, body });
+            return Ok(Response { status, set_cookies, headers: all, body });
         }
     }
 }

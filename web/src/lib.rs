@@ -7,13 +7,19 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`app`] | the routes: `POST /login`, `GET /me`, `POST /logout` |
+//! | [`app`] | the routes: `GET /`, `POST /login`, `GET /me`, `POST /logout`, and the checks every request passes |
+//! | [`page`] | the HTML: the page that teaches, friendly error pages |
+//! | [`origin`] | refusing POSTs from other sites (login CSRF) |
+//! | [`connections`] | accepting connections: the cap and the timeouts |
 //! | [`cookie`] | reading the session cookie (total, never panics) and writing `Set-Cookie` |
-//! | [`users`] | user name <-> [`sessionlab::UserId`] |
+//! | [`users`] | user name <-> [`sessionlab::UserId`], printable names, per-user session cap |
 //! | [`backend`] | any store behind one type; the hook for remote (fallible) stores |
+//! | [`remote`] | `serve --store redis`: sessions, users and time shared by many processes |
 //! | [`server`] | bind, serve (plain or TLS), shut down |
 //! | [`tls`] | rustls with ring; self-signed certificates; what HTTPS does and does not protect |
 //! | [`client`], [`load`] | the load generator and what it counts |
+//! | [`chart`] | `load`'s results as an SVG chart |
+//! | [`spread`] | load spread over several servers sharing a store, with faults |
 //! | [`supervise`] | the server in a child process, for stores that crash or hang it |
 //! | [`cpu`] | where a run's CPU time goes |
 //!
@@ -21,12 +27,17 @@
 
 pub mod app;
 pub mod backend;
+pub mod chart;
 pub mod client;
+pub mod connections;
 pub mod cookie;
 pub mod cpu;
-pub mod duration;
 pub mod load;
+pub mod origin;
+pub mod page;
+pub mod remote;
 pub mod server;
+pub mod spread;
 pub mod supervise;
 pub mod tls;
 pub mod users;

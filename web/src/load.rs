@@ -329,7 +329,7 @@ impl Worker<'_> {
             return Step::Transport;
         };
         let Some(id) =
-            login.cookie(crate::cookie::NAME).filter(|_| login.status == 200).map(str::to_owned)
+            login.cookie(crate::cookie::NAME).filter(|_| login.status == 303).map(str::to_owned)
         else {
             report.unexpected += 1;
             return Step::Broken;
@@ -365,7 +365,7 @@ impl Worker<'_> {
             return Step::Transport;
         };
         match logout.status {
-            200 => {}
+            303 => {}
             401 => {
                 self.vanished(report, self.config.touches == 0, last_ok);
                 return Step::Broken;

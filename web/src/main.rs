@@ -3,10 +3,14 @@
 use clap::{Args, Parser, Subcommand};
 use sessionlab::StoreKind;
 use sessionlab::time::Clock;
+use sessionlab::time::{format_duration, parse_duration};
+use sessionlab_web::chart::{self, Bar};
+use sessionlab_web::client::Client;
 use sessionlab_web::load::{self, LoadConfig, LoadReport};
+use sessionlab_web::remote::{self, RedisSetup, StoreChoice};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use sessionlab_web::supervise::{LISTENING, ServerChild, ServerFate};
-use sessionlab_web::{duration, tls};
+use sessionlab_web::{connections, tls};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,11 +39,24 @@ enum Mode {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// The store (mutex, rwlock, sharded, cow, racy, ...).
-    #[arg(long, default_value = "mutex", value_parser = parse_store)]
-    store: StoreKind,
+    /// The store (mutex, rwlock, sharded, cow, racy, ...), or redis (with --redis-url).
+    #[arg(long, default_value = "mutex", value_parser = StoreChoice::parse)]
+    store: StoreChoice,
+    /// With --store redis: the server (redis://host:port/db) or cluster
+    /// (redis+cluster://host:port,host:port) every serve process shares.
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// With --store redis: the sessions' key prefix (no braces).
+    #[arg(long, default_value = sessionlab_redis::DEFAULT_PREFIX)]
+    redis_prefix: String,
+    /// With --store redis: the shared user directory's key prefix.
+    #[arg(long, default_value = sessionlab_redis::DEFAULT_USERS_PREFIX)]
+    redis_users_prefix: String,
+    /// Added to this machine's clock in ms (tests: a skewed machine). Hidden.
+    #[arg(long, hide = true, default_value_t = 0, allow_negative_numbers = true)]
+    clock_offset_ms: i64,
     /// How long an idle session lives (also the cookie's Max-Age).
-    #[arg(long, default_value = "30m", value_parser = duration::parse)]
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
     ttl: Duration,
     /// Where to listen. Loopback by default: expose it deliberately, and then with --tls.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -58,14 +75,32 @@ struct ServeArgs {
     save_cert: Option<PathBuf>,
     /// How often a logout may trigger a sweep, and how often the background sweeper runs
     /// [default: a tenth of the ttl, 10ms..30s].
-    #[arg(long, value_parser = duration::parse)]
+    #[arg(long, value_parser = parse_duration)]
     sweep_every: Option<Duration>,
     /// Runtime worker threads [default: one per core].
     #[arg(long)]
     workers: Option<usize>,
-    /// Log every login and logout (session ids redacted).
+    /// Log every login and logout (session ids redacted, names escaped).
     #[arg(long)]
     verbose: bool,
+    /// The most sessions the server holds; further logins get 503 with Retry-After.
+    #[arg(long, default_value_t = 100_000)]
+    max_sessions: usize,
+    /// The most sessions one user holds; a further login ends that user's oldest.
+    #[arg(long, default_value_t = 10)]
+    max_sessions_per_user: usize,
+    /// The most user names registered at once (names with no live session are freed).
+    #[arg(long, default_value_t = 100_000)]
+    max_users: usize,
+    /// The most connections open at once; more wait in the kernel's backlog.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// How long a client may take to send a request head, or sit idle between requests.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    header_timeout: Duration,
+    /// How long a request may take from its head to its answer, body included (408 after).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    request_timeout: Duration,
 }
 
 #[derive(Args)]
@@ -89,17 +124,20 @@ struct LoadArgs {
     #[arg(long, default_value_t = 10)]
     abandon_every: u64,
     /// The servers' ttl (with --target: the running server's).
-    #[arg(long, default_value = "5s", value_parser = duration::parse)]
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
     ttl: Duration,
     /// Stop each run after this long in any case.
-    #[arg(long, default_value = "60s", value_parser = duration::parse)]
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
     max_time: Duration,
     /// A request unanswered this long means the server hung.
-    #[arg(long, default_value = "3s", value_parser = duration::parse)]
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
     timeout: Duration,
     /// Worker threads of each child server [default: one per core].
     #[arg(long)]
     server_workers: Option<usize>,
+    /// Also draw the results (requests/s, p50/p99 per store) as an SVG chart here.
+    #[arg(long)]
+    chart: Option<PathBuf>,
 }
 
 fn parse_store(name: &str) -> Result<StoreKind, String> {
@@ -122,6 +160,25 @@ fn serve(args: ServeArgs) -> ExitCode {
         config.workers = workers;
     }
     config.verbose = args.verbose;
+    config.max_sessions = args.max_sessions;
+    config.max_sessions_per_user = args.max_sessions_per_user;
+    config.max_users = args.max_users;
+    let limit = connections::descriptor_limit();
+    config.connections.max_connections =
+        connections::fit_to_descriptors(args.max_connections, limit);
+    if config.connections.max_connections < args.max_connections {
+        eprintln!(
+            "note: at most {} connections at once, not {}: the descriptor limit (ulimit -n) is {}",
+            config.connections.max_connections,
+            args.max_connections,
+            limit.unwrap_or(0)
+        );
+    }
+    config.connections.header_timeout = args.header_timeout;
+    config.request_timeout = args.request_timeout;
+    if let Err(error) = config.check() {
+        return fail(&error.to_string());
+    }
     if args.tls || args.cert.is_some() {
         let identity = match (&args.cert, &args.key) {
             (Some(cert), Some(key)) => tls::from_pem_files(cert, key),
@@ -141,14 +198,35 @@ fn serve(args: ServeArgs) -> ExitCode {
             Err(error) => return fail(&format!("TLS: {error}")),
         }
     }
-    if !args.store.is_correct() {
+    if let StoreChoice::Memory(kind) = args.store
+        && !kind.is_correct()
+    {
         eprintln!(
-            "warning: the {} store is wrong on purpose; concurrent requests may lose sessions, hang or crash this server",
-            args.store
+            "warning: the {kind} store is wrong on purpose; concurrent requests may lose sessions, hang or crash this server"
         );
     }
     let clock = Clock::start();
-    let backend = server::in_memory_backend(args.store, &config, clock);
+    let backend = match (args.store, &args.redis_url) {
+        (StoreChoice::Memory(kind), None) => {
+            match server::in_memory_backend(kind, &config, clock) {
+                Ok(backend) => backend,
+                Err(error) => return fail(&error.to_string()),
+            }
+        }
+        (StoreChoice::Redis, Some(url)) => {
+            let mut setup = RedisSetup::new(url);
+            setup.options.prefix.clone_from(&args.redis_prefix);
+            setup.users_prefix.clone_from(&args.redis_users_prefix);
+            setup.clock_offset_ms = args.clock_offset_ms;
+            match remote::redis_backend(&setup, config.ttl, clock.now()) {
+                Ok(backend) => backend,
+                Err(error) => {
+                    return fail(&format!("redis at {}: {error}", remote::redacted_url(url)));
+                }
+            }
+        }
+        _ => return fail("--store redis and --redis-url go together"),
+    };
     let server = match RunningServer::start(&config, backend, clock) {
         Ok(server) => server,
         Err(error) => return fail(&format!("cannot serve on {}: {error}", args.addr)),
@@ -159,8 +237,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         "{LISTENING}{scheme}://{} (store {}, ttl {}, sweep every {})",
         server.addr(),
         args.store,
-        duration::format(config.ttl),
-        duration::format(config.sweep_every),
+        format_duration(config.ttl),
+        format_duration(config.sweep_every),
     );
     let _ = std::io::stdout().flush();
     match server.wait() {
@@ -205,20 +283,21 @@ fn run_load(args: &LoadArgs) -> ExitCode {
         config.threads,
         config.requests,
         config.touches,
-        duration::format(config.ttl)
+        format_duration(config.ttl)
     );
     print_header();
     if let Some(target) = args.target {
         return match load::run(target, &config) {
             Ok(report) => {
-                let clean = report.is_clean();
+                // Not our child: we cannot see how it ended, only whether it still answers.
+                let fate = if Client::connect(target, config.io_timeout).is_ok() {
+                    ServerFate::Fine
+                } else {
+                    ServerFate::Gone
+                };
+                let clean = report.is_clean() && fate == ServerFate::Fine;
                 let name = target.to_string();
-                print_row(&Row {
-                    name,
-                    fate: ServerFate::Fine,
-                    report: Some(report),
-                    server_cpu: None,
-                });
+                print_row(&Row { name, fate, report: Some(report), server_cpu: None });
                 if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE }
             }
             Err(error) => fail(&error.to_string()),
@@ -237,7 +316,7 @@ fn run_load(args: &LoadArgs) -> ExitCode {
     for kind in kinds {
         let mut command = Command::new(&exe);
         command.args(["serve", "--store", kind.name(), "--addr", "127.0.0.1:0", "--ttl"]);
-        command.arg(duration::format(config.ttl));
+        command.arg(format_duration(config.ttl));
         if let Some(workers) = args.server_workers {
             command.args(["--workers", &workers.to_string()]);
         }
@@ -274,6 +353,27 @@ fn run_load(args: &LoadArgs) -> ExitCode {
         (throughput(StoreKind::Sharded), throughput(StoreKind::Mutex))
     {
         println!("sharded / mutex throughput: {:.2}x", sharded / mutex);
+    }
+    if let Some(path) = &args.chart {
+        let bars: Vec<Bar> = rows
+            .iter()
+            .filter_map(|(_, row)| {
+                let report = row.report.as_ref()?;
+                Some(Bar {
+                    store: row.name.clone(),
+                    throughput: report.throughput(),
+                    p50: report.latency.value_at_quantile(0.5),
+                    p99: report.latency.value_at_quantile(0.99),
+                    clean: row.fate == ServerFate::Fine && report.is_clean(),
+                })
+            })
+            .collect();
+        match chart::write_svg(path, &bars) {
+            Ok(()) => println!("chart: {}", path.display()),
+            Err(error) => {
+                return fail(&format!("cannot write the chart {}: {error}", path.display()));
+            }
+        }
     }
     if rows.iter().any(|(kind, _)| !kind.is_correct()) {
         println!(

@@ -40,6 +40,9 @@ pub enum ServerFate {
         /// The signal's name.
         signal: &'static str,
     },
+    /// A server we did not start (`load --target`) no longer accepts connections: it died
+    /// (of a signal or not: only its parent can tell) or was stopped.
+    Gone,
     /// It was alive but stopped answering; it was killed.
     Hung {
         /// How long a request waited before the server was declared hung.
@@ -53,6 +56,7 @@ impl std::fmt::Display for ServerFate {
             Self::Fine => f.write_str("ok"),
             Self::Exited { code } => write!(f, "exited {code}"),
             Self::Crashed { signal } => write!(f, "crashed ({signal})"),
+            Self::Gone => f.write_str("gone (stopped accepting)"),
             Self::Hung { after } => write!(f, "hung (no answer in {:.0} s)", after.as_secs_f64()),
         }
     }

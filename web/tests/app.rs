@@ -5,40 +5,17 @@ use sessionlab::time::Clock;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, SessionStore, StoreKind};
 use sessionlab::{Tick, UserId};
 use sessionlab_web::backend::Backend;
-use sessionlab_web::client::{Client, Response};
+use sessionlab_web::client::Client;
 use sessionlab_web::load::{self, LoadConfig};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
 use sessionlab_web::tls;
-use sessionlab_web::users::UserRegistry;
+use sessionlab_web::users::{NameError, UserDirectory, UserRegistry};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-fn loopback() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
-fn start(kind: StoreKind, ttl: Duration) -> RunningServer {
-    let config = ServeConfig::new(loopback(), ttl);
-    let clock = Clock::start();
-    RunningServer::start(&config, server::in_memory_backend(kind, &config, clock), clock).unwrap()
-}
-
-fn connect(server: &RunningServer) -> Client<TcpStream> {
-    Client::connect(server.addr(), TIMEOUT).unwrap()
-}
-
-fn login(
-    client: &mut Client<impl std::io::Read + std::io::Write>,
-    name: &str,
-) -> (Response, String) {
-    let answer = client.post("/login", None, format!("user={name}").as_bytes()).unwrap();
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    let id = answer.cookie("session").expect("login sets the session cookie").to_owned();
-    (answer, id)
-}
+mod common;
+use common::{TIMEOUT, connect, login, loopback, start};
 
 #[test]
 fn login_sets_a_cookie_with_the_flags() {
@@ -49,6 +26,8 @@ fn login_sets_a_cookie_with_the_flags() {
         assert!(cookie.split("; ").any(|part| part == flag), "{flag} missing in {cookie}");
     }
     assert!(!cookie.contains("Secure"), "plain HTTP must not claim Secure: {cookie}");
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    assert_eq!(answer.header("strict-transport-security"), None, "no HSTS over plain HTTP");
     let parsed: SessionId = id.parse().expect("the cookie holds a session id");
     assert!(!id.contains("alice"));
     assert_ne!(parsed, login(&mut connect(&server), "alice").1.parse().unwrap(), "ids are fresh");
@@ -63,10 +42,12 @@ fn login_me_logout() {
     let me = client.get("/me", Some(&alice)).unwrap();
     assert_eq!((me.status, me.text().as_str()), (200, "you are alice\n"));
     assert_eq!(me.cookie("session"), Some(alice.as_str()), "me renews the cookie");
+    assert_eq!(me.header("cache-control"), Some("no-store"), "Back must not show a cached /me");
     assert_eq!(client.get("/me", Some(&bob)).unwrap().text(), "you are bob\n");
 
     let logout = client.post("/logout", Some(&alice), b"").unwrap();
-    assert_eq!((logout.status, logout.text().as_str()), (200, "goodbye, alice\n"));
+    assert_eq!((logout.status, logout.text().as_str()), (303, "goodbye, alice\n"));
+    assert_eq!(logout.header("location"), Some("/"));
     assert!(logout.set_cookies[0].contains("Max-Age=0"), "logout clears the cookie");
     let after = client.get("/me", Some(&alice)).unwrap();
     assert_eq!(after.status, 401);
@@ -126,6 +107,11 @@ fn bad_cookies_are_not_logged_in() {
             let answer = client.request(method, path, &headers, b"").unwrap();
             assert_eq!(answer.status, 401, "{what} on {path}: {}", answer.text());
             assert!(answer.text().starts_with("not logged in: "), "{what}: {}", answer.text());
+            // A cookie that is no usable session is cleared like an unknown one; no cookie,
+            // nothing to clear.
+            let missing = ["no cookie", "another cookie", "no equals sign"].contains(what);
+            let cleared = answer.set_cookies.iter().any(|c| c.starts_with("session=; Max-Age=0"));
+            assert_eq!(cleared, !missing, "{what} on {path}: {:?}", answer.set_cookies);
         }
     }
     // The server is still fine after all that.
@@ -138,8 +124,18 @@ fn bad_cookies_are_not_logged_in() {
 fn bad_user_names_are_bad_requests() {
     let server = start(StoreKind::Mutex, Duration::from_secs(60));
     let too_long = format!("user={}", "x".repeat(65));
-    let bodies: [&[u8]; 6] =
-        [b"user=", b"user=%20%20", too_long.as_bytes(), b"name=alice", b"", b"user=eve%0Aadmin"];
+    let bodies: [&[u8]; 10] = [
+        b"user=",
+        b"user=%20%20",
+        too_long.as_bytes(),
+        b"name=alice",
+        b"",
+        b"user=eve%0Aadmin",
+        b"user=eve%E2%80%AEnimda", // U+202E right-to-left override (Cf)
+        b"user=al%E2%80%8Bice",    // U+200B zero-width space (Cf)
+        b"user=a%E2%80%A8b",       // U+2028 line separator (Zl)
+        b"user=a%E2%80%A9b",       // U+2029 paragraph separator (Zp)
+    ];
     for body in bodies {
         let answer = connect(&server).post("/login", None, body).unwrap();
         assert_eq!(answer.status, 400, "{}: {}", String::from_utf8_lossy(body), answer.text());
@@ -148,7 +144,7 @@ fn bad_user_names_are_bad_requests() {
     let huge = vec![b'x'; sessionlab_web::app::MAX_BODY + 1];
     assert_eq!(connect(&server).post("/login", None, &huge).unwrap().status, 413);
     let longest = format!("user={}", "x".repeat(64));
-    assert_eq!(connect(&server).post("/login", None, longest.as_bytes()).unwrap().status, 200);
+    assert_eq!(connect(&server).post("/login", None, longest.as_bytes()).unwrap().status, 303);
 }
 
 #[test]
@@ -158,7 +154,7 @@ fn tls_serves_with_the_generated_certificate() {
     let mut config = ServeConfig::new(loopback(), Duration::from_secs(60));
     config.tls = Some(tls::server_config(identity).unwrap());
     let clock = Clock::start();
-    let backend = server::in_memory_backend(StoreKind::Sharded, &config, clock);
+    let backend = server::in_memory_backend(StoreKind::Sharded, &config, clock).unwrap();
     let server = RunningServer::start(&config, backend, clock).unwrap();
 
     let client_config = tls::client_config(&cert).unwrap();
@@ -166,9 +162,12 @@ fn tls_serves_with_the_generated_certificate() {
     let connection = rustls::ClientConnection::new(client_config, name).unwrap();
     let tcp = TcpStream::connect(server.addr()).unwrap();
     tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
-    let mut client = Client::new(rustls::StreamOwned::new(connection, tcp), "localhost");
+    let mut client = Client::new(rustls::StreamOwned::new(connection, tcp), "localhost")
+        .with_cookie_name(sessionlab_web::cookie::SECURE_NAME);
     let (answer, id) = login(&mut client, "alice");
-    assert!(answer.set_cookies[0].ends_with("; Secure"), "{}", answer.set_cookies[0]);
+    let cookie = &answer.set_cookies[0];
+    assert!(cookie.starts_with("__Host-session=") && cookie.ends_with("; Secure"), "{cookie}");
+    assert_eq!(answer.header("strict-transport-security"), Some("max-age=3600"));
     assert_eq!(client.get("/me", Some(&id)).unwrap().text(), "you are alice\n");
     assert!(client.stream().conn.protocol_version().is_some());
 
@@ -265,7 +264,7 @@ fn servers_over_one_store_must_share_the_user_directory() {
     login(&mut connect(&b), "bob");
     let (_, alice) = login(&mut connect(&a), "alice");
     assert_eq!(connect(&b).get("/me", Some(&alice)).unwrap().text(), "you are alice\n");
-    assert_eq!(connect(&b).post("/logout", Some(&alice), b"").unwrap().status, 200);
+    assert_eq!(connect(&b).post("/logout", Some(&alice), b"").unwrap().status, 303);
     assert_eq!(connect(&a).get("/me", Some(&alice)).unwrap().status, 401);
 }
 
@@ -314,4 +313,32 @@ fn the_load_generator_only_targets_loopback() {
     let config = LoadConfig::default();
     let error = load::run(SocketAddr::from(([192, 0, 2, 1], 80)), &config).unwrap_err();
     assert!(error.to_string().contains("loopback"));
+}
+
+/// A shared directory that registers names but cannot be reached when asked who a session is.
+struct UnreachableOnLookup;
+
+impl UserDirectory for UnreachableOnLookup {
+    fn intern(&self, _: &str) -> Result<UserId, NameError> {
+        Ok(UserId(7))
+    }
+    fn name(&self, _: UserId) -> Option<String> {
+        None
+    }
+    fn active(&self, _: UserId) -> Result<Option<String>, NameError> {
+        Err(NameError::Unavailable)
+    }
+}
+
+#[test]
+fn an_unreachable_user_directory_is_a_503_not_a_nameless_session() {
+    let store: Arc<dyn SessionStore> = Arc::from(StoreKind::Mutex.build(&Config::new(60_000)));
+    let backend = Backend::remote("shared", store).with_users(Arc::new(UnreachableOnLookup));
+    let config = ServeConfig::new(loopback(), Duration::from_secs(60));
+    let server = RunningServer::start(&config, backend, Clock::start()).unwrap();
+    let mut client = connect(&server);
+    let (_, id) = login(&mut client, "alice");
+    let me = client.get("/me", Some(&id)).unwrap();
+    assert_eq!(me.status, 503, "{}", me.text());
+    assert!(me.set_cookies.is_empty(), "an outage does not end the session");
 }

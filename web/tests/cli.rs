@@ -15,7 +15,7 @@ fn serve_answers_and_stops_cleanly() {
     assert!(child.addr().ip().is_loopback());
     let mut client = Client::connect(child.addr(), Duration::from_secs(10)).unwrap();
     let answer = client.post("/login", None, b"user=dora").unwrap();
-    assert_eq!(answer.status, 200);
+    assert_eq!(answer.status, 303);
     assert!(answer.set_cookies[0].contains("Max-Age=60"));
     let (fate, stderr) = child.finish(None);
     assert_eq!(fate, ServerFate::Fine, "{stderr}");
@@ -30,6 +30,7 @@ fn serve_refuses_a_bad_store_name() {
 
 #[test]
 fn load_prints_its_table() {
+    let chart = std::env::temp_dir().join(format!("sessionlab-load-{}.svg", std::process::id()));
     let output = Command::new(EXE)
         .args([
             "load",
@@ -41,7 +42,9 @@ fn load_prints_its_table() {
             "60s",
             "--timeout",
             "10s",
+            "--chart",
         ])
+        .arg(&chart)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -63,4 +66,52 @@ fn load_prints_its_table() {
         assert!(requests >= 2000, "{row}");
         assert_eq!(&columns[7..11], ["0", "0", "0", "0"], "{row}");
     }
+    let svg = std::fs::read_to_string(&chart).expect("load --chart writes the chart");
+    std::fs::remove_file(&chart).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("mutex") && svg.contains("sharded"));
+}
+
+fn refused(args: &[&str]) -> String {
+    let output = Command::new(EXE).args(args).output().unwrap();
+    assert!(!output.status.success(), "{args:?} must be refused");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn serve_refuses_the_racy_store_off_loopback() {
+    let stderr = refused(&["serve", "--store", "racy", "--addr", "0.0.0.0:0"]);
+    assert!(stderr.contains("refusing to serve the racy store") && stderr.contains("loopback"));
+}
+
+#[test]
+fn serve_refuses_a_sweep_interval_that_would_spin() {
+    for every in ["1ms", "9ms"] {
+        let stderr = refused(&["serve", "--addr", "127.0.0.1:0", "--sweep-every", every]);
+        assert!(stderr.contains("is too short") && stderr.contains("at least 10ms"), "{stderr}");
+    }
+    // Zero is no duration at all: the parser refuses it before the server's floor does.
+    let stderr = refused(&["serve", "--addr", "127.0.0.1:0", "--sweep-every", "0ms"]);
+    assert!(stderr.contains("at least"), "{stderr}");
+}
+
+#[test]
+fn load_does_not_call_a_target_that_died_ok() {
+    let mut command = Command::new(EXE);
+    command.args(["serve", "--store", "mutex", "--addr", "127.0.0.1:0", "--ttl", "1m"]);
+    let server = ServerChild::spawn(command, Duration::from_secs(20)).unwrap();
+    let target = server.addr().to_string();
+    let load = Command::new(EXE)
+        .args(["load", "--target", &target, "--ttl", "1m", "--requests", "100000000"])
+        .args(["--max-time", "30s", "--timeout", "5s"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    // The target dies mid-run: dropping the child kills it (SIGKILL), as a crash would.
+    drop(server);
+    let output = load.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    let row = stdout.lines().find(|line| line.starts_with(&target)).expect("a row");
+    assert!(row.contains("gone") && !row.contains(" ok "), "{row}");
 }

@@ -17,7 +17,7 @@ proptest! {
 
     #[test]
     fn arbitrary_headers_never_panic(headers in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..96), 0..4)) {
-        match cookie::session_id(headers.iter().map(Vec::as_slice)) {
+        match cookie::session_id(headers.iter().map(Vec::as_slice), cookie::NAME) {
             Ok(id) => prop_assert_eq!(id.to_string().len(), SessionId::LEN),
             Err(CookieError::Missing | CookieError::Malformed(_)) => {}
         }
@@ -32,7 +32,7 @@ proptest! {
         prop_assume!(!before.starts_with("session=") && !after.starts_with("session="));
         let id: SessionId = uuid_v4(bytes).parse().expect("a canonical v4 id");
         let header = format!("{before}; session={id}; {after}");
-        prop_assert_eq!(cookie::session_id([header.as_bytes()]), Ok(id));
+        prop_assert_eq!(cookie::session_id([header.as_bytes()], cookie::NAME), Ok(id));
     }
 }
 

@@ -1,35 +1,22 @@
-//! Shared by the Redis integration tests: finding the server, and giving each test its own
-//! key prefix so runs (and tests running in parallel) never see each other's sessions.
+//! Shared by the Redis integration tests: finding (or starting) the server, and giving each test
+//! its own key prefix so runs (and tests running in parallel) never see each other's sessions.
 
 #![allow(dead_code)] // each test file uses a different part
 
 use sessionlab::{Config, Occupied, SessionId, SessionStore, Tick, UserId};
+use sessionlab_redis::test_server;
 use sessionlab_redis::{RedisOptions, RedisStore, Unwrapped};
-use std::io::Write;
 use std::time::Duration;
 
-/// The variable that names the shared test server, e.g. `redis://127.0.0.1:6390/`.
-pub const URL_VAR: &str = "SESSIONLAB_REDIS_URL";
+use sessionlab_redis::test_server::URL_VAR;
 
-/// The server's URL, or `None` after printing why the test is skipped. CI always sets it
-/// (`redis/ci.sh`, `.ci/run`); a developer without Redis gets a visible skip, not a failure.
+/// The shared server's URL, or `None` after printing how to install Redis: tests skip only
+/// where `redis-server` is not installed.
 pub fn redis_url(test: &str) -> Option<String> {
-    match std::env::var(URL_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            // Straight to the process's stderr: libtest captures `eprintln!` of passing
-            // tests, and a skip must be seen.
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "SKIPPED {test}: {URL_VAR} is unset. Start a server and set it \
-                 (redis/ci.sh does both), e.g. {URL_VAR}=redis://127.0.0.1:6390/"
-            );
-            None
-        }
-    }
+    test_server::shared_url(test)
 }
 
-/// Returns from the test, with the skip message, when no server is configured.
+/// Returns from the test, saying why, when Redis is not installed.
 #[macro_export]
 macro_rules! require_redis {
     ($test:expr) => {

@@ -16,97 +16,47 @@
 //! stores 7, then `touch(5)` stores 5 over it. Activity moved *backwards*, from 7 to 5, so the
 //! session expires two ticks early and a sweep logs out a user who was active. The
 //! specification says `last_active` becomes `max(last_active, now)` and never moves backwards
-//! (DESIGN, "Semantics"). Each step is atomic, so there is no data race and no `unsafe`: it is
+//! ([`docs::semantics`](crate::docs::semantics), "Touch"). Each step is atomic, so there is no data race and no `unsafe`: it is
 //! a *logic* race, which no race detector reports.
 //!
 //! **Sequentially it is correct**: with one thread the `if now > last` really is a max.
 //!
 //! **What catches it.** The loom scenario `touch_touch` (two touches of one session at
 //! different ticks; afterwards the session must be live until the later tick's expiry), in
-//! `loom-tests/mutants.rs`. Everything else is the [`RwLockStore`] design, with its own word.
-//!
-//! [`RwLockStore`]: crate::stores::RwLockStore
+//! `loom-tests/mutants.rs`. Everything else *is* the [`RwLockStore`]: this store wraps
+//! one and overrides `touch` alone.
 
-use crate::activity::is_expired;
+use crate::activity::{Activity, is_expired};
 use crate::id::SessionId;
 use crate::session::UserId;
-use crate::store::{Config, Occupied, SessionStore};
-use crate::sync::{
-    AtomicU64, HashMap, Ordering, RwLock, RwLockReadGuard, RwLockWriteGuard, hash_map_with_capacity,
-};
+use crate::store::{Config, Occupied, SessionStore, forward_to_store};
+use crate::stores::RwLockStore;
+use crate::sync::Ordering;
 use crate::time::Tick;
-use std::collections::hash_map::Entry;
 
-/// What this store keeps per session: the user and a bare atomic tick (no CAS discipline).
-struct Stored {
-    user: UserId,
-    last_active: AtomicU64,
-}
-
-/// A `RwLock<HashMap>` store whose `touch` uses load + store instead of compare-and-swap.
-/// Deliberately buggy: see the module docs.
-pub struct BackwardsTouchStore {
-    ttl: u64,
-    map: RwLock<HashMap<SessionId, Stored>>,
-}
-
-impl BackwardsTouchStore {
-    /// An empty store built from `config`.
-    pub fn new(config: &Config) -> Self {
-        Self { ttl: config.ttl, map: RwLock::new(hash_map_with_capacity(config.capacity)) }
-    }
-
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<SessionId, Stored>> {
-        self.map.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<SessionId, Stored>> {
-        self.map.write().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+mutant_of! {
+    /// A [`RwLockStore`] whose `touch` uses load + store instead of compare-and-swap.
+    /// Deliberately buggy: see the module docs.
+    BackwardsTouchStore wraps RwLockStore
 }
 
 impl SessionStore for BackwardsTouchStore {
-    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-        match self.write().entry(id) {
-            Entry::Occupied(_) => Err(Occupied),
-            Entry::Vacant(slot) => {
-                slot.insert(Stored { user, last_active: AtomicU64::new(now) });
-                Ok(())
-            }
-        }
-    }
+    forward_to_store!(insert, remove, sweep, len);
 
     fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
-        let map = self.read();
-        let stored = map.get(id)?;
-        let last = stored.last_active.load(Ordering::Acquire);
-        if is_expired(last, self.ttl, now) {
+        let map = self.store.read();
+        let session = map.get(id)?;
+        let word = session.activity.word();
+        let last = word.load(Ordering::Acquire);
+        if last == Activity::TOMBSTONE || is_expired(last, self.store.ttl, now) {
             return None;
         }
         // THE BUG: `last` may be stale by now; another touch under the same read lock may
         // have stored a later tick, which this store overwrites. The fix is a CAS loop
         // (or `fetch_max`), as in `Activity::touch`.
         if now > last {
-            stored.last_active.store(now, Ordering::Release);
+            word.store(now.min(Activity::TOMBSTONE - 1), Ordering::Release);
         }
-        Some(stored.user)
-    }
-
-    fn remove(&self, id: &SessionId) -> Option<UserId> {
-        self.write().remove(id).map(|stored| stored.user)
-    }
-
-    fn sweep(&self, now: Tick) -> usize {
-        let mut map = self.write();
-        let before = map.len();
-        // Under the write lock no touch runs, so a plain load is enough here.
-        map.retain(|_, stored| {
-            !is_expired(stored.last_active.load(Ordering::Acquire), self.ttl, now)
-        });
-        before - map.len()
-    }
-
-    fn len(&self) -> usize {
-        self.read().len()
+        Some(session.user)
     }
 }

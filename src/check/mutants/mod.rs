@@ -2,6 +2,9 @@
 //! bug put in, the kind people really write. They exist to test the tests: a checker that
 //! passes a mutant is too weak.
 //!
+//! Each one wraps the correct store it breaks and overrides only the method it breaks, so
+//! the bug is the whole difference, and a reader sees it in one place.
+//!
 //! Every mutant is *sequentially correct*: a single-threaded test, or the conformance suite
 //! run on one thread, passes it. Each bug needs an interleaving, and the loom suite
 //! (`loom-tests/`, see its README) finds one for every mutant here; `loom-tests/mutants.rs`
@@ -14,8 +17,28 @@
 //! | [`BackwardsTouchStore`] | touch does load, check, store instead of a CAS to the max | `touch_touch` |
 //! | [`LoadStoreCowStore`] | copy-on-write writes do load + clone + store instead of `rcu` | `insert_distinct` |
 //! | [`UncheckedSweepStore`] | sweep decides under a read lock, removes under a later write lock | `touch_sweep` |
+//! | [`UnmarkedUnlinkStore`] | lock-free remove unlinks a node without marking it first | `remove_insert_next` (`loom-tests/lockfree.rs`, needs `--cfg crossbeam_loom`) |
 //!
 //! [`ALL`] lists them with a constructor, for suites that want to run every mutant.
+
+/// Declares a mutant: a struct that wraps the correct store it breaks (in its field `store`),
+/// and its `new(config)`. Each mutant file then implements only the method it breaks, and
+/// forwards the rest with [`forward_to_store!`](crate::store::forward_to_store).
+macro_rules! mutant_of {
+    ($(#[$doc:meta])* $name:ident wraps $inner:ident) => {
+        $(#[$doc])*
+        pub struct $name {
+            store: $inner,
+        }
+
+        impl $name {
+            /// An empty store built from `config`.
+            pub fn new(config: &Config) -> Self {
+                Self { store: $inner::new(config) }
+            }
+        }
+    };
+}
 
 pub mod backwards_touch;
 pub mod load_store_cow;
@@ -38,7 +61,8 @@ pub struct Mutant {
     pub name: &'static str,
     /// What is wrong, in one line.
     pub bug: &'static str,
-    /// The loom scenario (in `loom-tests/`) that catches it.
+    /// The loom scenario that catches it: a generic one (`check::loom::scenarios`, compiled
+    /// under `--cfg loom`) or, for the lock-free store, one of `loom-tests/lockfree.rs`.
     pub caught_by: &'static str,
     /// Builds an empty store.
     pub build: fn(&Config) -> Box<dyn SessionStore>,
@@ -74,6 +98,13 @@ pub const ALL: &[Mutant] = &[
         caught_by: "touch_sweep",
         build: |config| Box::new(UncheckedSweepStore::new(config)),
     },
+    Mutant {
+        name: "unmarked-unlink",
+        bug: "lock-free remove CASes the predecessor's link past the node without marking the \
+              node's own link first: an insert linked after it is lost",
+        caught_by: "remove_insert_next",
+        build: |config| Box::new(UnmarkedUnlinkStore::new(config)),
+    },
 ];
 
 #[cfg(all(test, not(loom)))]
@@ -86,20 +117,8 @@ mod tests {
     #[test]
     fn every_mutant_is_sequentially_correct() {
         for mutant in ALL {
-            let make = mutant.build;
-            let results = [
-                conformance::insert_then_touch(&make),
-                conformance::insert_never_overwrites(&make),
-                conformance::touch_absent_is_none(&make),
-                conformance::expired_is_never_revived(&make),
-                conformance::touch_never_moves_backwards(&make),
-                conformance::remove_returns_user_once(&make),
-                conformance::ids_are_reusable(&make),
-                conformance::sweep_removes_exactly_the_expired(&make),
-                conformance::create_gives_fresh_ids(&make),
-            ];
-            for result in results {
-                assert_eq!(result, Ok(()), "mutant {} fails sequentially", mutant.name);
+            for (check, result) in conformance::run_sequential(&mutant.build) {
+                assert_eq!(result, Ok(()), "mutant {} fails {check} sequentially", mutant.name);
             }
         }
     }

@@ -14,7 +14,8 @@
 //! own `now` is inside the ttl) and returns `Some(user)`, and then the sweep deletes it
 //! anyway. The user was just told "you are logged in" and is logged out by a sweep that
 //! decided before their request arrived. The specification forbids it: a sweep never removes
-//! a session that is live at the instant it removes it (DESIGN, "Semantics").
+//! a session that is live at the instant it removes it
+//! ([`docs::semantics`](crate::docs::semantics), "Sweep").
 //!
 //! **Sequentially it is correct**: with one thread nothing can touch in the gap.
 //!
@@ -22,75 +23,36 @@
 //! boundary races a sweep at it: never both "touch returned `Some`" and "sweep removed it"),
 //! in `loom-tests/mutants.rs`. The fix is to re-check each session's activity word under the
 //! write lock (what [`RwLockStore`] does by sweeping under the write lock alone), or to claim
-//! each session with a tombstone CAS as the copy-on-write store does. Everything else is the
-//! [`RwLockStore`] design, unchanged.
-//!
-//! [`RwLockStore`]: crate::stores::RwLockStore
+//! each session with a tombstone CAS as the copy-on-write store does. Everything else *is* the
+//! [`RwLockStore`]: this store wraps one and overrides `sweep` alone.
 
 use crate::id::SessionId;
-use crate::session::{Session, UserId};
-use crate::store::{Config, Occupied, SessionStore};
-use crate::sync::{HashMap, RwLock, RwLockReadGuard, RwLockWriteGuard, hash_map_with_capacity};
+use crate::session::UserId;
+use crate::store::{Config, Occupied, SessionStore, forward_to_store};
+use crate::stores::RwLockStore;
 use crate::time::Tick;
-use std::collections::hash_map::Entry;
 
-/// A `RwLock<HashMap>` store whose `sweep` decides under the read lock and removes under the
-/// write lock. Deliberately buggy: see the module docs.
-pub struct UncheckedSweepStore {
-    ttl: u64,
-    map: RwLock<HashMap<SessionId, Session>>,
-}
-
-impl UncheckedSweepStore {
-    /// An empty store built from `config`.
-    pub fn new(config: &Config) -> Self {
-        Self { ttl: config.ttl, map: RwLock::new(hash_map_with_capacity(config.capacity)) }
-    }
-
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<SessionId, Session>> {
-        self.map.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<SessionId, Session>> {
-        self.map.write().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+mutant_of! {
+    /// A [`RwLockStore`] whose `sweep` decides under the read lock and removes under the write
+    /// lock. Deliberately buggy: see the module docs.
+    UncheckedSweepStore wraps RwLockStore
 }
 
 impl SessionStore for UncheckedSweepStore {
-    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-        match self.write().entry(id) {
-            Entry::Occupied(_) => Err(Occupied),
-            Entry::Vacant(slot) => {
-                slot.insert(Session::new(user, now));
-                Ok(())
-            }
-        }
-    }
-
-    fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
-        let map = self.read();
-        let session = map.get(id)?;
-        session.activity.touch(self.ttl, now).then_some(session.user)
-    }
-
-    fn remove(&self, id: &SessionId) -> Option<UserId> {
-        self.write().remove(id).map(|session| session.user)
-    }
+    forward_to_store!(insert, touch, remove, len);
 
     fn sweep(&self, now: Tick) -> usize {
         // THE BUG: the verdict is taken under the read lock, which is released before the
         // removal; a touch in between makes it stale.
+        let ttl = self.store.ttl;
         let doomed: Vec<SessionId> = self
+            .store
             .read()
             .iter()
-            .filter(|(_, session)| !session.activity.is_live(self.ttl, now))
+            .filter(|(_, session)| !session.activity.is_live(ttl, now))
             .map(|(id, _)| *id)
             .collect();
-        let mut map = self.write();
+        let mut map = self.store.write();
         doomed.iter().filter(|id| map.remove(id).is_some()).count()
-    }
-
-    fn len(&self) -> usize {
-        self.read().len()
     }
 }

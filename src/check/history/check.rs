@@ -1,16 +1,9 @@
-//! Recording what real threads did to a store, and deciding whether it was linearizable.
+//! Checking: does some order of a recorded [`History`]'s calls, consistent with their
+//! real-time order, replay on the sequential model and return exactly what the store returned?
 //!
-//! Loom proves small scenarios exhaustively; this module checks large random ones on real
-//! threads, the way Lincheck (JVM) and Porcupine (Go) do. Two parts:
-//!
-//! * [`Recorder`] wraps any [`SessionStore`]. Each thread calls through its own
-//!   [`ThreadLog`], which stamps every call's *invocation* and *return* from one shared atomic
-//!   counter and keeps the result. The stamps give real-time order: if call A's return stamp
-//!   is below call B's invocation stamp, A finished before B began, so every linearization
-//!   must put A first. Calls whose stamps interleave were concurrent and may go either way.
-//! * [`History::check`] decides whether some order of the calls, consistent with those
-//!   real-time constraints, is a legal run of the sequential model ([`crate::check::model`]) that
-//!   returns exactly what the store returned.
+//! (This file is over the lab's ~450-line guide on purpose: it is one algorithm, the search,
+//! the per-id signatures, the sum over ids and the witness cutting, that reads top to bottom,
+//! and a third of it is this prose.)
 //!
 //! ## The search: Wing–Gong, made local (P-compositionality)
 //!
@@ -33,7 +26,8 @@
 //!
 //! ## `sweep` and `len`: the calls that span ids
 //!
-//! DESIGN's `sweep` is not one atomic step over the map: it removes each session at its own
+//! The specification's `sweep` ([`docs::semantics`](crate::docs::semantics), "Sweep") is not
+//! one atomic step over the map: it removes each session at its own
 //! instant during the call, and returns how many it removed. So a sweep is, for each id, one
 //! *sweep step* (remove the session if it is expired at the sweep's `now`) somewhere inside
 //! the sweep's interval, whose outcome, removed or not, the store does not report id by id.
@@ -44,7 +38,7 @@
 //! returned. (The ids are independent, so any combination of per-id linearizations is a
 //! linearization of the whole.)
 //!
-//! `len` is exact only when no other call is in flight (DESIGN), so a `len` that overlaps
+//! `len` is exact only when no other call is in flight (the specification), so a `len` that overlaps
 //! another call is recorded but not judged. A *quiescent* `len` is judged like a sweep: each
 //! id contributes a bit, present or not at that instant, and the bits must add up to the
 //! result. Tests append one such `len` after joining their threads.
@@ -75,175 +69,17 @@
 //! that overlap. The dynamic programme is bounded by the product of (count + 1) over the
 //! observations.
 //!
-//! ```
-//! use sessionlab::check::history::Recorder;
-//! use sessionlab::check::model::Op;
-//! use sessionlab::{Config, SessionId, StoreKind, UserId};
-//!
-//! let ttl = 10;
-//! let recorder = Recorder::new(StoreKind::Sharded.build(&Config::new(ttl)));
-//! let id = SessionId::fixed(1);
-//! let logs = std::thread::scope(|s| {
-//!     let a = s.spawn(|| {
-//!         let mut log = recorder.log(0);
-//!         log.call(Op::Insert { id, user: UserId(1), now: 0 });
-//!         log.call(Op::Remove { id });
-//!         log.into_calls()
-//!     });
-//!     let b = s.spawn(|| {
-//!         let mut log = recorder.log(1);
-//!         log.call(Op::Touch { id, now: 5 });
-//!         log.call(Op::Sweep { now: 20 });
-//!         log.into_calls()
-//!     });
-//!     [a.join().unwrap(), b.join().unwrap()]
-//! });
-//! let mut history = recorder.finish(logs);
-//! assert!(history.check(ttl).is_ok(), "{history}");
-//! ```
 
+use super::record::History;
 use crate::check::model::{Op, Ret, ShortId, Slot};
 use crate::id::SessionId;
 use crate::session::UserId;
-use crate::store::{Occupied, SessionStore};
-use crate::sync::{AtomicU64, Ordering};
+use crate::store::Occupied;
 use crate::time::Tick;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
-/// One completed call: who made it, what it was, what it returned, and when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Call {
-    /// The calling thread's number, as given to [`Recorder::log`].
-    pub thread: usize,
-    /// The call.
-    pub op: Op,
-    /// What the store returned.
-    pub ret: Ret,
-    /// Stamp taken just before the call.
-    pub invoked: u64,
-    /// Stamp taken just after it returned; always above `invoked`.
-    pub returned: u64,
-}
-
-/// Wraps a store and hands out [`ThreadLog`]s that record every call made through them.
-pub struct Recorder<S> {
-    store: S,
-    clock: AtomicU64,
-}
-
-impl<S: SessionStore> Recorder<S> {
-    /// Starts recording calls on `store`.
-    pub fn new(store: S) -> Self {
-        Self { store, clock: AtomicU64::new(0) }
-    }
-
-    /// The store, for calls that should not be recorded (setup, inspection).
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// A log for one thread. Give every thread its own number; a log is not shared.
-    pub fn log(&self, thread: usize) -> ThreadLog<'_, S> {
-        ThreadLog { recorder: self, thread, calls: Vec::new() }
-    }
-
-    fn stamp(&self) -> u64 {
-        // SeqCst: the stamps must form one order that agrees with real time across threads;
-        // a return stamped before another thread's invocation stamp means the call had
-        // finished before that one began.
-        self.clock.fetch_add(1, Ordering::SeqCst)
-    }
-
-    /// Joins the threads' logs into one history, and appends a `len()` made now, when (the
-    /// caller promises) every thread has finished: that quiescent `len` is judged exactly.
-    pub fn finish(&self, logs: impl IntoIterator<Item = Vec<Call>>) -> History {
-        let mut calls: Vec<Call> = logs.into_iter().flatten().collect();
-        let thread = calls.iter().map(|call| call.thread + 1).max().unwrap_or(0);
-        let mut log = self.log(thread);
-        log.call(Op::Len);
-        calls.append(&mut log.calls);
-        History::new(calls)
-    }
-}
-
-/// One thread's view of a [`Recorder`]: every call through it is recorded.
-pub struct ThreadLog<'r, S> {
-    recorder: &'r Recorder<S>,
-    thread: usize,
-    calls: Vec<Call>,
-}
-
-impl<S: SessionStore> ThreadLog<'_, S> {
-    /// Makes the call on the store and records it.
-    pub fn call(&mut self, op: Op) -> Ret {
-        let invoked = self.recorder.stamp();
-        let ret = op.apply(&self.recorder.store);
-        let returned = self.recorder.stamp();
-        self.calls.push(Call { thread: self.thread, op, ret, invoked, returned });
-        ret
-    }
-
-    /// The calls made so far, in order.
-    pub fn into_calls(self) -> Vec<Call> {
-        self.calls
-    }
-}
-
-/// A concurrent history: calls with their stamps.
-///
-/// A history is either complete (every call returned) or a *prefix*: the history as it stood
-/// at some instant ([`History::prefix`]), where calls that had not yet returned are
-/// *pending*: each may or may not have taken effect, and its result is unknown.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct History {
-    calls: Vec<Call>,
-    /// For a prefix: the instant it was cut at. Calls returning at or after it are pending.
-    cut: Option<u64>,
-}
-
 impl History {
-    /// A history of these calls (in any order; they are sorted by invocation).
-    pub fn new(mut calls: Vec<Call>) -> Self {
-        calls.sort_by_key(|call| call.invoked);
-        Self { calls, cut: None }
-    }
-
-    /// The history as it stood just before stamp `before`: the calls invoked earlier, those
-    /// that had not returned by then pending. Every prefix of a linearizable history is
-    /// linearizable, so a non-linearizable prefix proves the whole history is not; that is
-    /// how [`check`](Self::check) finds a short witness.
-    pub fn prefix(&self, before: u64) -> History {
-        let calls = self.calls.iter().filter(|call| call.invoked < before).copied().collect();
-        let cut = Some(self.cut.map_or(before, |cut| cut.min(before)));
-        History { calls, cut }
-    }
-
-    /// Whether `call` had not returned when this history was cut (see [`prefix`](Self::prefix)).
-    pub fn is_pending(&self, call: &Call) -> bool {
-        self.cut.is_some_and(|cut| call.returned >= cut)
-    }
-
-    /// When `call` returned, or never for a pending call.
-    fn end(&self, call: &Call) -> u64 {
-        if self.is_pending(call) { u64::MAX } else { call.returned }
-    }
-
-    /// The calls, by invocation.
-    pub fn calls(&self) -> &[Call] {
-        &self.calls
-    }
-
-    /// How many calls.
-    pub fn len(&self) -> usize {
-        self.calls.len()
-    }
-
-    /// Whether there are no calls.
-    pub fn is_empty(&self) -> bool {
-        self.calls.is_empty()
-    }
-
     /// Decides whether the history is linearizable against the model with time-to-live
     /// `ttl`.
     ///
@@ -258,15 +94,7 @@ impl History {
             Err(error) => error,
         };
         // Cut just after each event (an invocation or a return), in time order.
-        let mut events: Vec<u64> = self
-            .calls
-            .iter()
-            .flat_map(|call| {
-                [Some(call.invoked), (!self.is_pending(call)).then_some(call.returned)]
-            })
-            .flatten()
-            .collect();
-        events.sort_unstable();
+        let events = self.events();
         let fails = |event: usize| self.prefix(events[event] + 1).verdict(ttl).err();
         // Invariant: the prefix cut after event `high` fails, or `high` is the whole history.
         let (mut low, mut high) = (0, events.len());
@@ -326,7 +154,7 @@ impl History {
                     culprit: None,
                     reason: format!(
                         "session {}: no order of its calls, within their real-time bounds, is \
-                         a legal sequential run (the spec: `sessionlab::docs::semantics`)",
+                         a legal sequential run of the model (sessionlab::docs::semantics)",
                         ShortId(id)
                     ),
                     witness: self.subset(sub),
@@ -451,37 +279,6 @@ impl fmt::Display for NotLinearizable {
 }
 
 impl std::error::Error for NotLinearizable {}
-
-impl fmt::Display for History {
-    /// One call per line, by invocation, with stamps renumbered from 0 so that overlap is
-    /// easy to see: `t1 [  3..  6] touch(#2, now=7) -> Some(user-1)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut stamps: Vec<u64> = self
-            .calls
-            .iter()
-            .flat_map(|call| {
-                [Some(call.invoked), (!self.is_pending(call)).then_some(call.returned)]
-            })
-            .flatten()
-            .collect();
-        stamps.sort_unstable();
-        let rank = |stamp: u64| stamps.binary_search(&stamp).unwrap_or(0);
-        for call in &self.calls {
-            let (thread, invoked) = (call.thread, rank(call.invoked));
-            if self.is_pending(call) {
-                writeln!(f, "  t{thread} [{invoked:>3}..   ] {} -> (pending)", call.op)?;
-            } else {
-                let returned = rank(call.returned);
-                writeln!(
-                    f,
-                    "  t{thread} [{invoked:>3}..{returned:>3}] {} -> {}",
-                    call.op, call.ret
-                )?;
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A sweep or a quiescent `len`: a call whose result is a sum over ids.
 struct Observation {

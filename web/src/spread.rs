@@ -1,0 +1,344 @@
+//! Load spread over several servers that share one store: each request of a flow goes to the
+//! next server, so a session created on one is touched and logged out on the others.
+//!
+//! The flows and the judgement are [`load`](crate::load)'s (login -> k x me -> logout -> me;
+//! lost, wrongly expired, resurrected, wrong user), with what a shared store adds:
+//!
+//! - **A server that refuses connections** (killed) is skipped: the request goes to the next
+//!   server, as a load balancer would send it, and the dead one is retried a second later.
+//!   The request was never sent, so nothing is judged twice.
+//! - **A request cut off mid-way** (its server died under it) has an unknown outcome: the flow
+//!   is abandoned, counted as `interrupted`, and never judged.
+//! - **`503`** (the store is unreachable) ends the flow, counted as `unavailable`: the servers
+//!   said they could not answer, which is the right answer during an outage.
+//! - **An outage that loses the store's data** (a restarted Redis without persistence): the
+//!   caller bumps `epoch` when it starts one; a flow that began in an earlier epoch and then
+//!   finds its session gone counts as `lost_in_outage`, not as a wrong answer.
+//!
+//! Bounds: loopback targets only, `requests` and `max_time`, `io_timeout` per request.
+
+use crate::client::Client;
+use crate::load::{LoadConfig, LoadError};
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a server that refused a connection is left alone before it is tried again.
+const DEAD_FOR: Duration = Duration::from_secs(1);
+
+/// What a spread run saw.
+#[derive(Debug, Clone, Default)]
+pub struct SpreadReport {
+    /// Requests answered (any status).
+    pub requests: u64,
+    /// Answers per target, in the order of the targets.
+    pub per_target: Vec<u64>,
+    /// Complete flows.
+    pub flows: u64,
+    /// Sessions whose first `me` after login failed.
+    pub lost: u64,
+    /// Removed sessions that answered a `me` again.
+    pub resurrected: u64,
+    /// Live sessions that vanished before their ttl.
+    pub wrongly_expired: u64,
+    /// Answers that named the wrong user.
+    pub wrong_user: u64,
+    /// `200` answers that named the session's user by number (`you are user-37`, a `UserId`'s
+    /// display): the app found the
+    /// session but could not read the user directory (it was down), and shows the id rather
+    /// than failing. Not a mix-up, but not the answer a user expects either.
+    pub unnamed: u64,
+    /// `503` answers (the store was unreachable).
+    pub unavailable: u64,
+    /// Sessions gone after an outage that began during their flow (see the module docs).
+    pub lost_in_outage: u64,
+    /// Requests cut off mid-way: outcome unknown, flow abandoned.
+    pub interrupted: u64,
+    /// Connections refused (a dead server), each followed by a move to the next server.
+    pub refused: u64,
+    /// Answers no step expects.
+    pub unexpected: u64,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// The first wrong answer: what was asked, what was expected, what came.
+    pub first_wrong: Option<String>,
+}
+
+impl SpreadReport {
+    fn merge(&mut self, other: &Self) {
+        self.requests += other.requests;
+        for (total, count) in self.per_target.iter_mut().zip(&other.per_target) {
+            *total += count;
+        }
+        self.flows += other.flows;
+        self.lost += other.lost;
+        self.resurrected += other.resurrected;
+        self.wrongly_expired += other.wrongly_expired;
+        self.wrong_user += other.wrong_user;
+        self.unnamed += other.unnamed;
+        self.unavailable += other.unavailable;
+        self.lost_in_outage += other.lost_in_outage;
+        self.interrupted += other.interrupted;
+        self.refused += other.refused;
+        self.unexpected += other.unexpected;
+        if self.first_wrong.is_none() {
+            self.first_wrong.clone_from(&other.first_wrong);
+        }
+    }
+
+    /// Whether no answer was wrong: nothing lost, resurrected, wrongly expired, mixed up or
+    /// unexpected. (Refused connections, interrupted requests, 503s and outage losses are
+    /// what faults rightly cause.)
+    pub fn is_correct(&self) -> bool {
+        self.lost + self.resurrected + self.wrongly_expired + self.wrong_user + self.unexpected == 0
+    }
+}
+
+/// Runs `config.threads` client threads of flows spread over `targets`. `epoch` is bumped by
+/// the caller when an outage that may lose data begins; `progress` counts answered requests as
+/// they come (for a caller that injects faults mid-run).
+pub fn run(
+    targets: &[SocketAddr],
+    config: &LoadConfig,
+    epoch: &AtomicU64,
+    progress: &AtomicU64,
+) -> Result<SpreadReport, LoadError> {
+    if let Some(addr) = targets.iter().find(|addr| !addr.ip().is_loopback()) {
+        return Err(LoadError::NotLoopback(*addr));
+    }
+    if targets.is_empty() {
+        return Err(LoadError::Connect(io::Error::other("no target")));
+    }
+    let started = Instant::now();
+    let budget = AtomicU64::new(0);
+    let deadline = started + config.max_time;
+    let threads = config.threads.clamp(1, 256);
+    let mut report = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|thread| {
+                let budget = &budget;
+                s.spawn(move || {
+                    let mut worker = Worker {
+                        targets,
+                        clients: targets.iter().map(|_| None).collect(),
+                        dead_until: vec![None; targets.len()],
+                        config,
+                        thread,
+                        budget,
+                        epoch,
+                        progress,
+                        deadline,
+                        next: thread,
+                        report: SpreadReport {
+                            per_target: vec![0; targets.len()],
+                            ..SpreadReport::default()
+                        },
+                    };
+                    worker.flows();
+                    worker.report
+                })
+            })
+            .collect();
+        let mut total =
+            SpreadReport { per_target: vec![0; targets.len()], ..SpreadReport::default() };
+        for worker in workers {
+            match worker.join() {
+                Ok(report) => total.merge(&report),
+                Err(_) => total.unexpected += 1,
+            }
+        }
+        total
+    });
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+struct Worker<'a> {
+    targets: &'a [SocketAddr],
+    /// One keep-alive connection per target.
+    clients: Vec<Option<Client<TcpStream>>>,
+    dead_until: Vec<Option<Instant>>,
+    config: &'a LoadConfig,
+    thread: usize,
+    budget: &'a AtomicU64,
+    epoch: &'a AtomicU64,
+    progress: &'a AtomicU64,
+    deadline: Instant,
+    /// The target the next request goes to.
+    next: usize,
+    report: SpreadReport,
+}
+
+/// How one request went.
+enum Sent {
+    /// An answer: status and body.
+    Answer(crate::client::Response),
+    /// Cut off after it may have been sent, or every server refused: the flow ends unjudged.
+    Gone,
+}
+
+impl Worker<'_> {
+    fn flows(&mut self) {
+        let mut flow = 0u64;
+        while Instant::now() < self.deadline {
+            let abandons =
+                self.config.abandon_every > 0 && flow.is_multiple_of(self.config.abandon_every);
+            let cost = self.config.touches as u64 + if abandons { 1 } else { 3 };
+            if self.budget.fetch_add(cost, Ordering::Relaxed) >= self.config.requests {
+                break;
+            }
+            self.flow(flow, abandons);
+            flow += 1;
+        }
+    }
+
+    /// Sends one request to the next live target, moving on from any that refuses to connect.
+    fn send(&mut self, path: &str, session: Option<&str>, body: Option<&[u8]>) -> Sent {
+        for _ in 0..self.targets.len() * 2 {
+            let target = self.next % self.targets.len();
+            self.next += 1;
+            if self.dead_until[target].is_some_and(|until| Instant::now() < until) {
+                continue;
+            }
+            let client = match self.clients[target].take() {
+                Some(client) => client,
+                None => match Client::connect(self.targets[target], self.config.io_timeout) {
+                    Ok(client) => client,
+                    Err(_) => {
+                        // Never sent: safe to send to the next server instead.
+                        self.report.refused += 1;
+                        self.dead_until[target] = Some(Instant::now() + DEAD_FOR);
+                        continue;
+                    }
+                },
+            };
+            let mut client = client;
+            let answer = match body {
+                Some(body) => client.post(path, session, body),
+                None => client.get(path, session),
+            };
+            return match answer {
+                Ok(answer) => {
+                    self.clients[target] = Some(client);
+                    self.report.requests += 1;
+                    self.report.per_target[target] += 1;
+                    self.progress.fetch_add(1, Ordering::Relaxed);
+                    Sent::Answer(answer)
+                }
+                Err(_) => {
+                    // A kept-alive connection to a server that died: it may have been sent.
+                    self.report.interrupted += 1;
+                    Sent::Gone
+                }
+            };
+        }
+        std::thread::sleep(Duration::from_millis(50)); // every server refused: wait a little
+        Sent::Gone
+    }
+
+    fn flow(&mut self, flow: u64, abandons: bool) {
+        let name = format!("spread{}-{}", self.thread, flow % 256);
+        let expected = format!("you are {name}\n");
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let Sent::Answer(login) =
+            self.send("/login", None, Some(format!("user={name}").as_bytes()))
+        else {
+            return;
+        };
+        if login.status == 503 {
+            self.report.unavailable += 1;
+            return;
+        }
+        let Some(id) =
+            login.cookie(crate::cookie::NAME).filter(|_| login.status == 200).map(str::to_owned)
+        else {
+            self.report.unexpected += 1;
+            return;
+        };
+        let mut last_ok = Instant::now();
+        for touch in 0..=self.config.touches {
+            let sent = Instant::now();
+            let logout = touch == self.config.touches;
+            if logout && abandons {
+                self.report.flows += 1;
+                return;
+            }
+            let answer = if logout {
+                self.send("/logout", Some(&id), Some(b""))
+            } else {
+                self.send("/me", Some(&id), None)
+            };
+            let Sent::Answer(answer) = answer else { return };
+            match answer.status {
+                200 if logout || answer.body == expected.as_bytes() => last_ok = sent,
+                200 if is_unnamed(&answer.body) => {
+                    self.report.unnamed += 1;
+                    return;
+                }
+                200 => {
+                    self.report.wrong_user += 1;
+                    let what = if logout { "logout" } else { "me" };
+                    let came = String::from_utf8_lossy(&answer.body).into_owned();
+                    self.report.first_wrong.get_or_insert_with(|| {
+                        format!("{what} #{touch}: expected {expected:?}, got 200 {came:?}")
+                    });
+                    return;
+                }
+                503 => {
+                    self.report.unavailable += 1;
+                    return;
+                }
+                401 => {
+                    self.vanished(touch == 0, last_ok, epoch);
+                    return;
+                }
+                _ => {
+                    self.report.unexpected += 1;
+                    return;
+                }
+            }
+        }
+        let Sent::Answer(after) = self.send("/me", Some(&id), None) else { return };
+        match after.status {
+            401 => self.report.flows += 1,
+            200 => self.report.resurrected += 1,
+            503 => self.report.unavailable += 1,
+            _ => self.report.unexpected += 1,
+        }
+    }
+
+    /// A session answered 401 where it should have been alive.
+    fn vanished(&mut self, first_use: bool, last_ok: Instant, epoch: u64) {
+        if self.epoch.load(Ordering::SeqCst) != epoch {
+            self.report.lost_in_outage += 1;
+        } else if last_ok.elapsed() >= self.config.ttl {
+            // idle for a full ttl (a stalled machine): a rightful expiry
+        } else if first_use {
+            self.report.lost += 1;
+        } else {
+            self.report.wrongly_expired += 1;
+        }
+    }
+}
+
+/// Whether `body` is `you are user-<digits>`: a user shown by its `UserId` (no flow's name
+/// has that form).
+fn is_unnamed(body: &[u8]) -> bool {
+    body.strip_prefix(b"you are user-")
+        .and_then(|rest| rest.strip_suffix(b"\n"))
+        .is_some_and(|id| !id.is_empty() && id.iter().all(u8::is_ascii_digit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unnamed;
+
+    #[test]
+    fn a_user_shown_by_number_is_unnamed() {
+        assert!(is_unnamed(b"you are user-37\n"));
+        assert!(!is_unnamed(b"you are 37\n"));
+        assert!(!is_unnamed(b"you are spread0-3\n"));
+        assert!(!is_unnamed(b"you are \n"));
+    }
+}

