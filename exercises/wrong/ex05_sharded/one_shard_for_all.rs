@@ -1,8 +1,10 @@
-//! # Exercise 4: a sharded store
+// WRONG: every id goes to shard 0: correct, but one lock again.
+// expect: lesson5::ids_spread_over_the_shards
+//! # Exercise 5: a sharded store
 //!
 //! One lock for the whole map makes every thread queue on it. Split the map into N shards,
 //! each its own `RwLock<HashMap>`, and pick the shard from the id's hash: two requests for
-//! different sessions then usually take different locks. Each shard is exercise 3 in miniature
+//! different sessions then usually take different locks. Each shard is exercise 4 in miniature
 //! (touch under the shard's read lock with the session's [`Activity`] word, which does the CAS
 //! loop for you; insert and remove under its write lock); a sweep visits the shards one at a
 //! time.
@@ -12,7 +14,15 @@
 //! and linearizability is checked key by key. Your part: [`ShardedStore::shard`] and the
 //! operations.
 //!
-//! Grading (`cargo run -- exercise check 4`): conformance, linearizability, loom scenarios
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **One shard for every id** (correct, but one lock again): the grader counts how ids
+//!   spread over the shards.
+//! - **A hasher that differs between calls** (a fresh `RandomState` each time): one id lands
+//!   in two shards; the conformance suite loses sessions.
+//! - **A sweep that skips shards**, **an insert that overwrites**: the conformance suite.
+//!
+//! Grading (`cargo run -- exercise check 5`): conformance, linearizability, loom scenarios
 //! (the models use two shards, so the store really is sharded there).
 
 use sessionlab::session::Session;
@@ -42,9 +52,14 @@ impl ShardedStore {
 
     /// The shard that holds `id`: always the same one for the same id.
     fn shard(&self, id: &SessionId) -> &Shard {
-        let hash = self.hasher.hash_one(id);
-        // The modulo of a 64-bit hash by a small count fits in a usize.
-        &self.shards[(hash % self.shards.len() as u64) as usize]
+        let _ = id;
+        &self.shards[0]
+    }
+
+    /// How many sessions each shard holds (given: the grader reads it to check that ids
+    /// spread over the shards).
+    pub fn shard_lens(&self) -> Vec<usize> {
+        self.shards.iter().map(|shard| Self::read(shard).len()).collect()
     }
 
     // A poisoned shard is taken back: every change is one `HashMap` call or one atomic.

@@ -1,4 +1,6 @@
-//! # Exercise 1: make the racy store fail under loom, and read the report
+// WRONG: the scenario never inserts, so both removes return None and it asserts a winner.
+// expect: the scenario passes on a correct store
+//! # Exercise 2: make the racy store fail under loom, and read the report
 //!
 //! The lesson's store is a plain map shared by every handler, with no lock: in Rust it is
 //! [`sessionlab::RacyStore`], which needs `unsafe impl Sync` just to compile. Its sequential
@@ -9,7 +11,15 @@
 //! one store call in each thread, join, and assert what the specification allows. Then run
 //! the grader, read loom's report, and answer [`what_loom_reported`].
 //!
-//! Grading (`cargo run -- exercise check 1`, loom only): under loom your scenario must make
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **A scenario with no concurrency** (join before your own call): loom finds no race.
+//! - **A scenario that asserts more than the spec** (both logouts find the session): it then
+//!   fails on the correct `MutexStore` too.
+//! - **Not reading the report** (answering a read/write race, or "nothing found"): the grader
+//!   prints loom's report whenever the scenario runs; your answer must match it.
+//!
+//! Grading (`cargo run -- exercise check 2`, loom only): under loom your scenario must make
 //! the racy store fail with a *causality violation* (loom's name for a data race), the kind
 //! you name in [`what_loom_reported`]; and it must pass on the correct `MutexStore`, so it
 //! asserts only what the specification promises.
@@ -37,7 +47,7 @@ pub enum LoomReport {
 /// not: `HashMap::remove` writes the table, so two of them race.
 pub fn scenario<S: SessionStore + 'static>(store: Arc<S>) {
     let id = SessionId::fixed(1);
-    store.insert(id, UserId(1), 0).expect("the store starts empty");
+    let _ = UserId(1);
     let other = {
         let store = Arc::clone(&store);
         thread::spawn(move || store.remove(&id))

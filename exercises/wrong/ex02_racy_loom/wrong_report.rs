@@ -1,4 +1,6 @@
-//! # Exercise 1: make the racy store fail under loom, and read the report
+// WRONG: answers a read/write race where loom reported two writes.
+// expect: what_loom_reported names the race
+//! # Exercise 2: make the racy store fail under loom, and read the report
 //!
 //! The lesson's store is a plain map shared by every handler, with no lock: in Rust it is
 //! [`sessionlab::RacyStore`], which needs `unsafe impl Sync` just to compile. Its sequential
@@ -9,15 +11,18 @@
 //! one store call in each thread, join, and assert what the specification allows. Then run
 //! the grader, read loom's report, and answer [`what_loom_reported`].
 //!
-//! Grading (`cargo run -- exercise check 1`, loom only): under loom your scenario must make
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **A scenario with no concurrency** (join before your own call): loom finds no race.
+//! - **A scenario that asserts more than the spec** (both logouts find the session): it then
+//!   fails on the correct `MutexStore` too.
+//! - **Not reading the report** (answering a read/write race, or "nothing found"): the grader
+//!   prints loom's report whenever the scenario runs; your answer must match it.
+//!
+//! Grading (`cargo run -- exercise check 2`, loom only): under loom your scenario must make
 //! the racy store fail with a *causality violation* (loom's name for a data race), the kind
 //! you name in [`what_loom_reported`]; and it must pass on the correct `MutexStore`, so it
 //! asserts only what the specification promises.
-//!
-//! TODO: write `scenario` and answer `what_loom_reported`.
-//! Hint: `cargo run -- exercise hint 1`. Check: `cargo run -- exercise check 1`.
-
-// I AM NOT DONE
 
 use sessionlab::sync::{Arc, thread};
 use sessionlab::{SessionId, SessionStore, UserId};
@@ -38,12 +43,22 @@ pub enum LoomReport {
 
 /// One execution of a two-thread scenario on `store`.
 ///
-/// Pick two calls the lesson claims are safe together (two logouts? a request and the sweep?).
+/// Two logouts of one session: "deleting is different from writing" says this is safe. It is
+/// not: `HashMap::remove` writes the table, so two of them race.
 pub fn scenario<S: SessionStore + 'static>(store: Arc<S>) {
-    todo!("write one execution of a two-thread scenario")
+    let id = SessionId::fixed(1);
+    store.insert(id, UserId(1), 0).expect("the store starts empty");
+    let other = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || store.remove(&id))
+    };
+    let mine = store.remove(&id);
+    let theirs = other.join().expect("the other thread panicked");
+    let winners = usize::from(mine.is_some()) + usize::from(theirs.is_some());
+    assert_eq!(winners, 1, "exactly one logout may find the session");
 }
 
 /// What loom reported when your scenario ran on the racy store.
 pub fn what_loom_reported() -> LoomReport {
-    todo!("run the grader, read loom's report, and answer")
+    LoomReport::ConcurrentReadAndWrite
 }
