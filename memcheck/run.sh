@@ -66,14 +66,15 @@ check() {
 check "lib stores::lockfree" "$(binary sessionlab)" stores::lockfree --test-threads=2
 check "lockfree_memory" "$(binary lockfree_memory)"
 check "conformance lockfree" "$(binary conformance)" lockfree --test-threads=2
-check "child workload on lockfree" "$cli" child --store lockfree --threads=2 --duration=2s \
-    --sessions=2000 --ttl=20
+# The child takes the parsed workload spec as JSON (what the demo hands it).
+spec() { printf '{"threads":%d,"duration":{"secs":2,"nanos":0},"max_ops":null,"sessions":%d,"ttl":20,"seed":1}' "$1" "$2"; }
+check "child workload on lockfree" "$cli" child --store lockfree --spec "$(spec 2 2000)"
 
 # The racy store: expected to go wrong.
 started=$SECONDS
 set +e
-timeout 180 valgrind --leak-check=no --error-exitcode=99 "$cli" child --store racy --threads=4 \
-    --duration=2s --sessions=4000 --ttl=20 >/tmp/memcheck.$$.out 2>&1
+timeout 180 valgrind --leak-check=no --error-exitcode=99 "$cli" child --store racy \
+    --spec "$(spec 4 4000)" >/tmp/memcheck.$$.out 2>&1
 status=$?
 set -e
 errors=$(grep -oE 'ERROR SUMMARY: [0-9]+' /tmp/memcheck.$$.out | grep -oE '[0-9]+$' | tail -n 1)
