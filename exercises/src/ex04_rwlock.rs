@@ -6,7 +6,7 @@
 //! needs only the *read* lock (the map's shape does not change) plus a compare-and-swap on
 //! that one word, and requests run in parallel. Logins, logouts and sweeps take the write lock.
 //!
-//! Your part is [`touch_word`], the CAS loop, and [`RwLockStore::touch`], which must use the
+//! Your part is `touch_word`, the CAS loop, and `RwLockStore::touch`, which must use the
 //! read lock. Why a CAS loop and not `load` then `store`? Two touches at 5 and 7 can both load
 //! 0; if the one at 5 stores last, activity moves backwards to 5 and the session expires early.
 //! Lesson 3 (`sessionlab::docs::atomics`, notebooks/03-atomics-and-memory-ordering) teaches

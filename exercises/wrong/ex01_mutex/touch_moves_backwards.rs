@@ -7,7 +7,7 @@
 //! linearizable by construction.
 //!
 //! The rules every store must follow (the rustdoc spec, `sessionlab::docs::semantics`): a session is *expired* at `now`
-//! when `last_active + ttl <= now` (use [`is_expired`]); `insert` never overwrites, not even
+//! when `last_active + ttl <= now` (use `is_expired`); `insert` never overwrites, not even
 //! an expired session; `touch` fails on an absent or expired session (never revives it) and
 //! otherwise moves `last_active` to `max(last_active, now)`; `remove` returns the user once;
 //! `sweep` removes exactly the sessions expired at `now` and returns how many.

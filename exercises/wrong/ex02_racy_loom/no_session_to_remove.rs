@@ -6,10 +6,10 @@
 //! [`sessionlab::RacyStore`], which needs `unsafe impl Sync` just to compile. Its sequential
 //! behaviour is perfect, so no single-threaded test finds anything wrong with it.
 //!
-//! Write [`scenario`]: *one execution* of a two-thread scenario (the grader runs it under loom's
+//! Write `scenario`: *one execution* of a two-thread scenario (the grader runs it under loom's
 //! model checker, once per interleaving). Spawn one thread with `sessionlab::sync::thread`, do
 //! one store call in each thread, join, and assert what the specification allows. Then run
-//! the grader, read loom's report, and answer [`what_loom_reported`].
+//! the grader, read loom's report, and answer `what_loom_reported`.
 //!
 //! ## What this exercise teaches against (each is a check that fails it)
 //!
@@ -21,7 +21,7 @@
 //!
 //! Grading (`cargo run -- exercise check 2`, loom only): under loom your scenario must make
 //! the racy store fail with a *causality violation* (loom's name for a data race), the kind
-//! you name in [`what_loom_reported`]; and it must pass on the correct `MutexStore`, so it
+//! you name in `what_loom_reported`; and it must pass on the correct `MutexStore`, so it
 //! asserts only what the specification promises.
 
 use sessionlab::sync::{Arc, thread};

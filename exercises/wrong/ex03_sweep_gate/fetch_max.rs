@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Two logouts that read the timestamp before either writes it both start a sweep (and in Go
-//! the timestamp itself is a second data race). Write [`SweepGate::try_claim`] so that, of any
+//! the timestamp itself is a second data race). Write `SweepGate::try_claim` so that, of any
 //! number of callers at or past the interval, *exactly one* is told to sweep, however their
 //! steps interleave. An atomic `load`, a comparison and a `store` is not enough: that is the
 //! lesson's check-then-act, and loom finds the interleaving where both pass the check.

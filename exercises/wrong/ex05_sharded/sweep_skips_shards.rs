@@ -5,13 +5,13 @@
 //! One lock for the whole map makes every thread queue on it. Split the map into N shards,
 //! each its own `RwLock<HashMap>`, and pick the shard from the id's hash: two requests for
 //! different sessions then usually take different locks. Each shard is exercise 4 in miniature
-//! (touch under the shard's read lock with the session's [`Activity`] word, which does the CAS
+//! (touch under the shard's read lock with the session's `Activity` word, which does the CAS
 //! loop for you; insert and remove under its write lock); a sweep visits the shards one at a
 //! time.
 //!
 //! Why is this still linearizable? Every operation on one id goes to the same shard (all
 //! shards share one hasher), so that shard's lock orders them exactly as the single lock did,
-//! and linearizability is checked key by key. Your part: [`ShardedStore::shard`] and the
+//! and linearizability is checked key by key. Your part: `ShardedStore::shard` and the
 //! operations.
 //!
 //! ## What this exercise teaches against (each is a check that fails it)

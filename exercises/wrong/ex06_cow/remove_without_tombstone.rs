@@ -5,9 +5,9 @@
 //! The whole map sits behind one atomically swappable pointer
 //! ([`CowCell`](sessionlab::sync::CowCell): arc-swap normally, a loom-visible stand-in under
 //! loom). Readers load the current map and never wait. A writer does *read-copy-update*
-//! ([`CowCell::update`]): clone the map, change the clone, publish it with a compare-and-swap
+//! (`CowCell::update`): clone the map, change the clone, publish it with a compare-and-swap
 //! of the pointer, and start again if another writer published first. Sessions are `Arc`ed,
-//! so every version of the map shares one [`Session`] and its activity word.
+//! so every version of the map shares one `Session` and its activity word.
 //!
 //! The hard part is removal. A touch CASes the activity word in the *current* map, while a
 //! sweep is building the *next* map: if the sweep just dropped expired entries from its clone,

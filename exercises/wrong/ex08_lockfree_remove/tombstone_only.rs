@@ -8,17 +8,17 @@
 //!
 //! A deletion is three steps, and you write them:
 //!
-//! 1. **Tombstone** the node's [`Activity`] word by CAS ([`Activity::tombstone`]). This is the
+//! 1. **Tombstone** the node's `Activity` word by CAS ([`Activity::tombstone`]). This is the
 //!    linearization point: of two removes (or a remove and a sweep) exactly one wins, and no
 //!    touch succeeds after it. A word already tombstoned means the session is absent.
-//! 2. **Mark** the node's `next` pointer (set the [`MARKED`] tag with `fetch_or`). A marked
+//! 2. **Mark** the node's `next` pointer (set the `MARKED` tag with `fetch_or`). A marked
 //!    link is frozen: every CAS on a link expects an unmarked pointer, so nothing can be
 //!    linked after this node any more. Without the mark, a login that links its node after
 //!    ours while we unlink ours is lost with it (Harris's insight).
 //! 3. **Unlink**: CAS the predecessor's link from this node to its successor, and on success
-//!    hand the node to the epoch collector ([`Guard::defer_destroy`]): threads still walking
+//!    hand the node to the epoch collector (`Guard::defer_destroy`): threads still walking
 //!    over it are pinned, and it is freed only after they unpin. If the CAS fails, someone
-//!    changed the predecessor; a fresh [`LockFreeList::search`] unlinks every marked node it
+//!    changed the predecessor; a fresh `LockFreeList::search` unlinks every marked node it
 //!    passes, ours included.
 //!
 //! ## What this exercise teaches against (each is a check that fails it)
@@ -48,7 +48,7 @@ struct Node {
     id: SessionId,
     user: UserId,
     activity: Activity,
-    /// The successor, tagged [`MARKED`] once this node is being unlinked.
+    /// The successor, tagged `MARKED` once this node is being unlinked.
     next: Atomic<Node>,
 }
 
