@@ -8,6 +8,7 @@ use sessionlab::SessionId;
 use sessionlab::time::Clock;
 use sessionlab_redis::test_server::{self, RedisServer};
 use sessionlab_redis::{RedisOptions, RedisStore};
+use sessionlab_web::answers;
 use sessionlab_web::client::Client;
 use sessionlab_web::remote::{self, RedisSetup};
 use sessionlab_web::server::{RunningServer, ServeConfig};
@@ -35,8 +36,9 @@ fn client(addr: SocketAddr) -> Client<TcpStream> {
 
 fn login(addr: SocketAddr, name: &str) -> String {
     let answer = client(addr).post("/login", None, format!("user={name}").as_bytes()).unwrap();
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.cookie("session").expect("login sets the session cookie").to_owned()
+    answers::issued_session(&answer)
+        .unwrap_or_else(|| panic!("login: {} {:?}", answer.status, answer.text()))
+        .to_owned()
 }
 
 fn me(addr: SocketAddr, session: &str) -> (u16, String) {
@@ -49,7 +51,7 @@ fn logout(addr: SocketAddr, session: &str) -> u16 {
 }
 
 fn ok(name: &str) -> (u16, String) {
-    (200, format!("you are {name}\n"))
+    (answers::ME_OK, answers::me_body(name))
 }
 
 fn in_process_server(setup: &RedisSetup, ttl: Duration, clock: Clock) -> RunningServer {
@@ -81,12 +83,12 @@ fn two_web_servers_share_sessions_through_one_redis() {
     assert_eq!(me(a, &alice), ok("alice"));
     assert_eq!(me(b, &alice), ok("alice"), "a session created through A is visible through B");
 
-    assert_eq!(logout(b, &alice), 200);
+    assert_eq!(logout(b, &alice), answers::AFTER_POST);
     assert_eq!(me(a, &alice).0, 401, "a logout on B is seen by A");
     assert_eq!(me(b, &alice).0, 401);
 
     assert_eq!(me(a, &bob), ok("bob"), "and the other way round");
-    assert_eq!(logout(a, &bob), 200);
+    assert_eq!(logout(a, &bob), answers::AFTER_POST);
     assert_eq!(me(b, &bob).0, 401, "a logout on A is seen by B");
     clear(&setup);
 }
@@ -124,8 +126,8 @@ fn the_web_app_answers_503_while_redis_is_down_and_serves_again_after() {
     let deadline = Instant::now() + TIMEOUT;
     let bob = loop {
         let answer = client(web).post("/login", None, b"user=bob").unwrap();
-        if answer.status == 200 {
-            break answer.cookie("session").expect("cookie").to_owned();
+        if let Some(session) = answers::issued_session(&answer) {
+            break session.to_owned();
         }
         assert_eq!(answer.status, 503, "{}", answer.text());
         assert!(Instant::now() < deadline, "the app never recovered");
@@ -186,7 +188,7 @@ fn two_serve_processes_with_skewed_clocks_share_sessions_within_the_tolerance() 
         std::thread::sleep(Duration::from_millis(400));
         assert_eq!(me(b, &alice), ok("alice"), "after {:?}", started.elapsed());
         let carol = login(a, "carol");
-        assert_eq!(logout(a, &carol), 200);
+        assert_eq!(logout(a, &carol), answers::AFTER_POST);
     }
     assert_eq!(me(a, &alice), ok("alice"), "A sees B's touches");
 
@@ -194,12 +196,12 @@ fn two_serve_processes_with_skewed_clocks_share_sessions_within_the_tolerance() 
     // process removes her session.
     std::thread::sleep(ttl + Duration::from_millis(750 + 500));
     let carol = login(b, "carol");
-    assert_eq!(logout(b, &carol), 200, "a logout on B: B sweeps");
+    assert_eq!(logout(b, &carol), answers::AFTER_POST, "a logout on B: B sweeps");
     let deadline = Instant::now() + TIMEOUT;
     while me(a, &alice).0 != 401 {
         assert!(Instant::now() < deadline, "alice's idle session was never swept");
         let carol = login(a, "carol");
-        assert_eq!(logout(a, &carol), 200);
+        assert_eq!(logout(a, &carol), answers::AFTER_POST);
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(me(b, &alice).0, 401, "expired for both");
