@@ -46,9 +46,9 @@ pub struct SpreadReport {
     /// Answers that named the wrong user.
     pub wrong_user: u64,
     /// `200` answers that named the session's user by number (`you are user-37`, a `UserId`'s
-    /// display): the app found the
-    /// session but could not read the user directory (it was down), and shows the id rather
-    /// than failing. Not a mix-up, but not the answer a user expects either.
+    /// display) rather than by name: what an app that cannot read its user directory and
+    /// shows the id instead would answer. The app answers 503 then, so this is a wrong answer;
+    /// it is counted apart from `wrong_user` to say which mistake it was.
     pub unnamed: u64,
     /// `503` answers (the store was unreachable).
     pub unavailable: u64,
@@ -88,11 +88,17 @@ impl SpreadReport {
         }
     }
 
-    /// Whether no answer was wrong: nothing lost, resurrected, wrongly expired, mixed up or
-    /// unexpected. (Refused connections, interrupted requests, 503s and outage losses are
-    /// what faults rightly cause.)
+    /// Whether no answer was wrong: nothing lost, resurrected, wrongly expired, mixed up,
+    /// shown by number or unexpected. (Refused connections, interrupted requests, 503s and
+    /// outage losses are what faults rightly cause.)
     pub fn is_correct(&self) -> bool {
-        self.lost + self.resurrected + self.wrongly_expired + self.wrong_user + self.unexpected == 0
+        self.lost
+            + self.resurrected
+            + self.wrongly_expired
+            + self.wrong_user
+            + self.unnamed
+            + self.unexpected
+            == 0
     }
 }
 
@@ -272,12 +278,12 @@ impl Worker<'_> {
             match answer.status {
                 answers::AFTER_POST if logout => last_ok = sent,
                 answers::ME_OK if !logout && answer.body == expected.as_bytes() => last_ok = sent,
-                answers::ME_OK if !logout && is_unnamed(&answer.body) => {
-                    self.report.unnamed += 1;
-                    return;
-                }
                 answers::ME_OK if !logout => {
-                    self.report.wrong_user += 1;
+                    if is_unnamed(&answer.body) {
+                        self.report.unnamed += 1;
+                    } else {
+                        self.report.wrong_user += 1;
+                    }
                     let came = String::from_utf8_lossy(&answer.body).into_owned();
                     self.report.first_wrong.get_or_insert_with(|| {
                         format!("me #{touch}: expected {expected:?}, got 200 {came:?}")
