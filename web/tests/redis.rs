@@ -55,9 +55,59 @@ fn ok(name: &str) -> (u16, String) {
 }
 
 fn in_process_server(setup: &RedisSetup, ttl: Duration, clock: Clock) -> RunningServer {
-    let backend = remote::redis_backend(setup, ttl, clock.now()).expect("connect to redis");
     let config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), ttl);
-    RunningServer::start(&config, backend, clock).expect("start the web app")
+    in_process_server_with(setup, &config, clock)
+}
+
+fn in_process_server_with(setup: &RedisSetup, config: &ServeConfig, clock: Clock) -> RunningServer {
+    let backend = remote::redis_backend(setup, config.ttl, clock.now()).expect("connect to redis");
+    RunningServer::start(config, backend, clock).expect("start the web app")
+}
+
+#[test]
+fn the_session_cap_counts_every_servers_sessions_and_a_full_store_is_swept() {
+    let test = "the_session_cap_counts_every_servers_sessions_and_a_full_store_is_swept";
+    let Some(url) = test_server::shared_url(test) else {
+        return;
+    };
+    let setup = setup(&url, "session-cap");
+    let ttl = Duration::from_secs(1);
+    let mut config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), ttl);
+    config.max_sessions = 2;
+    let a = in_process_server_with(&setup, &config, Clock::start());
+    let b = in_process_server_with(&setup, &config, Clock::start());
+    let (a, b) = (a.addr(), b.addr());
+    let try_login = |addr: SocketAddr, name: &str| {
+        client(addr).post("/login", None, format!("user={name}").as_bytes()).unwrap()
+    };
+
+    let alice = login(a, "alice");
+    let _bob = login(b, "bob");
+    // Two sessions in the shared store, one through each server: both servers are full.
+    for server in [a, b] {
+        let refused = try_login(server, "carol");
+        assert_eq!(refused.status, answers::UNAVAILABLE, "{}", refused.text());
+        assert!(refused.header("retry-after").is_some(), "503 without Retry-After");
+    }
+    assert_eq!(logout(b, &alice), answers::AFTER_POST);
+    let carol = login(a, "carol");
+    assert_eq!(me(b, &carol), ok("carol"));
+
+    // Nobody logs out now: bob's and carol's sessions go idle. Past the ttl, a login that
+    // finds the store full starts a sweep, and a retry gets in.
+    std::thread::sleep(ttl + Duration::from_millis(300));
+    let deadline = Instant::now() + TIMEOUT;
+    let dave = loop {
+        let answer = try_login(b, "dave");
+        if let Some(session) = answers::issued_session(&answer) {
+            break session.to_owned();
+        }
+        assert_eq!(answer.status, answers::UNAVAILABLE, "{}", answer.text());
+        assert!(Instant::now() < deadline, "a store full of expired sessions was never swept");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(me(a, &dave), ok("dave"));
+    clear(&setup);
 }
 
 #[test]
@@ -352,4 +402,18 @@ fn serve_refuses_redis_without_a_url_and_an_unreachable_redis() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("redis at redis://127.0.0.1:1/"), "{stderr}");
+    // The same configuration checks as an in-memory store, before Redis is even called.
+    for (flag, value, says) in [
+        ("--sweep-every", "5ms", "is too short"),
+        ("--max-sessions", "0", "--max-sessions must be at least 1"),
+    ] {
+        let output = Command::new(EXE)
+            .args(["serve", "--store", "redis", "--redis-url", "redis://127.0.0.1:1/"])
+            .args(["--addr", "127.0.0.1:0", flag, value])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{flag} {value} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says) && !stderr.contains("redis at"), "{flag}: {stderr}");
+    }
 }
