@@ -3,7 +3,7 @@
 //! | route | does | answers |
 //! |---|---|---|
 //! | `GET /` | the page that teaches: who you are, this server's store, ttl and live counts, the cookie explained | 200 HTML |
-//! | `POST /login` (form `user=<name>`) | creates a session under a fresh random id | 303 to `/` + `Set-Cookie`; 400 for a bad name; 503 + `Retry-After` when the server holds its cap of sessions |
+//! | `POST /login` (form `user=<name>`) | creates a session under a fresh random id | 303 to `/` + `Set-Cookie`; 400 for a bad name; 503 + `Retry-After` when the store holds its cap of sessions (a shared store: all servers' sessions) |
 //! | `GET /me` | touches the session | 200 `you are <name>` + a renewed cookie; 401 if not logged in (a browser gets the page) |
 //! | `POST /logout` | removes the session; may start a sweep (single-flight) | 303 to `/` + a clearing cookie; 401 if not logged in |
 //! | `GET /stats` | the live counts, for the page's script | 200 JSON |
@@ -358,13 +358,27 @@ async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byt
         }
         response
     };
-    // The cap on sessions in total (of an in-memory store: a remote one bounds itself),
-    // checked before anything is registered. Logins under way at once may overshoot it by
-    // their number, which the connection cap bounds.
-    if let Some(count) = state.backend.local_session_count()
-        && count >= state.max_sessions
-    {
-        return busy(&format!("the server holds its maximum of {} sessions", state.max_sessions));
+    // The cap on sessions in total, checked before anything is registered: an in-memory
+    // store's own count (O(1)), or a remote store's count of every server's sessions (Redis:
+    // one ZCARD per partition, pipelined; one round trip on a single server). Logins under
+    // way at once, on every server sharing the store, may overshoot it by their number,
+    // which the connection caps bound.
+    match state.backend.session_count().await {
+        Ok(count) if count >= state.max_sessions => {
+            // Idle sessions count until a sweep removes them, and a remote store has no
+            // background sweeper (logouts sweep it): a full store starts a sweep, so that
+            // abandoned sessions cannot keep the store full after they expire.
+            let now = state.clock.now();
+            if state.gate.try_claim(now) {
+                state.backend.sweep_in_background(now);
+            }
+            return busy(&format!(
+                "the server holds its maximum of {} sessions",
+                state.max_sessions
+            ));
+        }
+        Ok(_) => {}
+        Err(error) => return unavailable(html, &error),
     }
     let users = Arc::clone(&state.users);
     let interned = {

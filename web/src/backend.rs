@@ -218,8 +218,8 @@ impl Backend {
     }
 
     /// How many sessions the store holds: counted as they come and go for an in-memory
-    /// store (O(1)), asked of a remote one (which may scan its keys: for the page, not for
-    /// every request).
+    /// store (O(1)), asked of a remote one (Redis: a ZCARD per partition, pipelined into one
+    /// round trip on a single server; one call per partition on a cluster).
     pub async fn session_count(&self) -> Result<usize, StoreError> {
         match self.local_session_count() {
             Some(count) => Ok(count),
@@ -228,8 +228,8 @@ impl Backend {
     }
 
     /// The session count of an in-memory store, kept as sessions come and go; `None` for a
-    /// remote store, whose sessions other servers also create and which bounds itself (key
-    /// expiry, the server's memory limit).
+    /// remote store, whose sessions other servers also create (ask it with
+    /// [`session_count`](Self::session_count)).
     pub fn local_session_count(&self) -> Option<usize> {
         (!self.offload).then(|| self.counts.sessions())
     }

@@ -18,6 +18,7 @@
 //! | [`server`] | bind, serve (plain or TLS), shut down |
 //! | [`tls`] | rustls with ring; self-signed certificates; what HTTPS does and does not protect |
 //! | [`client`], [`load`] | the load generator and what it counts |
+//! | [`answers`] | the app's answers to a non-browser client, as the load generators judge them |
 //! | [`chart`] | `load`'s results as an SVG chart |
 //! | [`spread`] | load spread over several servers sharing a store, with faults |
 //! | [`supervise`] | the server in a child process, for stores that crash or hang it |
@@ -25,6 +26,7 @@
 //!
 //! It is its own crate so that the core crate's loom build (`--cfg loom`) never compiles tokio.
 
+pub mod answers;
 pub mod app;
 pub mod backend;
 pub mod chart;

@@ -21,6 +21,7 @@
 //! Bounds: the run stops at `requests` requests or `max_time`, whichever comes first, and only
 //! ever connects to a loopback address.
 
+use crate::answers;
 use crate::client::Client;
 use hdrhistogram::Histogram;
 use std::io;
@@ -323,14 +324,12 @@ impl Worker<'_> {
     ) -> Step {
         // A bounded set of names per thread: the server's registry never grows without limit.
         let name = format!("load{}-{}", self.thread, flow % 256);
-        let expected = format!("you are {name}\n");
+        let expected = answers::me_body(&name);
         let body = format!("user={name}");
         let Ok(login) = self.timed(report, || client.post("/login", None, body.as_bytes())) else {
             return Step::Transport;
         };
-        let Some(id) =
-            login.cookie(crate::cookie::NAME).filter(|_| login.status == 303).map(str::to_owned)
-        else {
+        let Some(id) = answers::issued_session(&login).map(str::to_owned) else {
             report.unexpected += 1;
             return Step::Broken;
         };
@@ -342,12 +341,12 @@ impl Worker<'_> {
                 return Step::Transport;
             };
             match me.status {
-                200 if me.body == expected.as_bytes() => last_ok = sent,
-                200 => {
+                answers::ME_OK if me.body == expected.as_bytes() => last_ok = sent,
+                answers::ME_OK => {
                     report.wrong_user += 1;
                     return Step::Broken;
                 }
-                401 => {
+                answers::NOT_LOGGED_IN => {
                     self.vanished(report, touch == 0, last_ok);
                     return Step::Broken;
                 }
@@ -365,8 +364,8 @@ impl Worker<'_> {
             return Step::Transport;
         };
         match logout.status {
-            303 => {}
-            401 => {
+            answers::AFTER_POST => {}
+            answers::NOT_LOGGED_IN => {
                 self.vanished(report, self.config.touches == 0, last_ok);
                 return Step::Broken;
             }
@@ -379,8 +378,8 @@ impl Worker<'_> {
             return Step::Transport;
         };
         match after.status {
-            401 => {}
-            200 => report.resurrected += 1,
+            answers::NOT_LOGGED_IN => {}
+            answers::ME_OK => report.resurrected += 1,
             _ => report.unexpected += 1,
         }
         report.flows += 1;

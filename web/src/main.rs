@@ -83,10 +83,12 @@ struct ServeArgs {
     /// Log every login and logout (session ids redacted, names escaped).
     #[arg(long)]
     verbose: bool,
-    /// The most sessions the server holds; further logins get 503 with Retry-After.
+    /// The most sessions the server holds; further logins get 503 with Retry-After. With
+    /// --store redis: the sessions of every server sharing it (give each the same value).
     #[arg(long, default_value_t = 100_000)]
     max_sessions: usize,
-    /// The most sessions one user holds; a further login ends that user's oldest.
+    /// The most sessions one user holds; a further login ends that user's oldest. Not with
+    /// --store redis (its shared user directory keeps no session lists).
     #[arg(long, default_value_t = 10)]
     max_sessions_per_user: usize,
     /// The most user names registered at once (names with no live session are freed).

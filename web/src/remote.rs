@@ -50,6 +50,10 @@ impl std::fmt::Display for StoreChoice {
 }
 
 /// The web app's [`UserDirectory`] over [`RedisUsers`]: the same ids in every process.
+///
+/// It keeps no per-user session list (the defaults of [`UserDirectory::add_session`],
+/// `end_session` and `prune`): `--max-sessions-per-user` does not apply to a shared store, and
+/// names are never freed (the directory is bounded by [`RedisSetup::max_users`] instead).
 pub struct SharedUsers(pub RedisUsers);
 
 impl UserDirectory for SharedUsers {
@@ -63,6 +67,12 @@ impl UserDirectory for SharedUsers {
     }
     fn name(&self, id: UserId) -> Option<String> {
         self.0.name(id).ok().flatten()
+    }
+    /// An unreachable Redis is [`NameError::Unavailable`] (the app answers 503), never `None`:
+    /// `None` means "no such user", which the app answers with 401, and a `/me` during an
+    /// outage must not look like a session that ended.
+    fn active(&self, id: UserId) -> Result<Option<String>, NameError> {
+        self.0.name(id).map_err(|_unreachable| NameError::Unavailable)
     }
 }
 

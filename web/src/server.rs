@@ -38,10 +38,14 @@ pub struct ServeConfig {
     /// backend with a shared directory brings its own limits). Names with no live session
     /// are freed, so this bounds the users active within a ttl, not the users ever seen.
     pub max_users: usize,
-    /// The most sessions in an in-memory store; a login beyond it gets 503 with
-    /// `Retry-After` (a remote store bounds itself).
+    /// The most sessions the store may hold; a login beyond it gets 503 with `Retry-After`.
+    /// For a store shared by several servers (Redis) it counts every server's sessions, so
+    /// give every server the same value.
     pub max_sessions: usize,
-    /// The most sessions one user may hold; a login beyond it ends that user's oldest.
+    /// The most sessions one user may hold; a login beyond it ends that user's oldest. Kept
+    /// by the server's own user registry: a shared user directory
+    /// ([`SharedUsers`](crate::remote::SharedUsers)) keeps no session lists, so it does not
+    /// apply to `--store redis`.
     pub max_sessions_per_user: usize,
     /// How long a request may take from its head to its answer, body included (408 after).
     pub request_timeout: Duration,

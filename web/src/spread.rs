@@ -17,6 +17,7 @@
 //!
 //! Bounds: loopback targets only, `requests` and `max_time`, `io_timeout` per request.
 
+use crate::answers;
 use crate::client::Client;
 use crate::load::{LoadConfig, LoadError};
 use std::io;
@@ -45,9 +46,9 @@ pub struct SpreadReport {
     /// Answers that named the wrong user.
     pub wrong_user: u64,
     /// `200` answers that named the session's user by number (`you are user-37`, a `UserId`'s
-    /// display): the app found the
-    /// session but could not read the user directory (it was down), and shows the id rather
-    /// than failing. Not a mix-up, but not the answer a user expects either.
+    /// display) rather than by name: what an app that cannot read its user directory and
+    /// shows the id instead would answer. The app answers 503 then, so this is a wrong answer;
+    /// it is counted apart from `wrong_user` to say which mistake it was.
     pub unnamed: u64,
     /// `503` answers (the store was unreachable).
     pub unavailable: u64,
@@ -87,11 +88,17 @@ impl SpreadReport {
         }
     }
 
-    /// Whether no answer was wrong: nothing lost, resurrected, wrongly expired, mixed up or
-    /// unexpected. (Refused connections, interrupted requests, 503s and outage losses are
-    /// what faults rightly cause.)
+    /// Whether no answer was wrong: nothing lost, resurrected, wrongly expired, mixed up,
+    /// shown by number or unexpected. (Refused connections, interrupted requests, 503s and
+    /// outage losses are what faults rightly cause.)
     pub fn is_correct(&self) -> bool {
-        self.lost + self.resurrected + self.wrongly_expired + self.wrong_user + self.unexpected == 0
+        self.lost
+            + self.resurrected
+            + self.wrongly_expired
+            + self.wrong_user
+            + self.unnamed
+            + self.unexpected
+            == 0
     }
 }
 
@@ -239,21 +246,19 @@ impl Worker<'_> {
 
     fn flow(&mut self, flow: u64, abandons: bool) {
         let name = format!("spread{}-{}", self.thread, flow % 256);
-        let expected = format!("you are {name}\n");
+        let expected = answers::me_body(&name);
         let epoch = self.epoch.load(Ordering::SeqCst);
         let Sent::Answer(login) =
             self.send("/login", None, Some(format!("user={name}").as_bytes()))
         else {
             return;
         };
-        if login.status == 503 {
+        if login.status == answers::UNAVAILABLE {
             self.report.unavailable += 1;
             return;
         }
-        let Some(id) =
-            login.cookie(crate::cookie::NAME).filter(|_| login.status == 200).map(str::to_owned)
-        else {
-            self.report.unexpected += 1;
+        let Some(id) = answers::issued_session(&login).map(str::to_owned) else {
+            self.unexpected("login", &login);
             return;
         };
         let mut last_ok = Instant::now();
@@ -271,41 +276,50 @@ impl Worker<'_> {
             };
             let Sent::Answer(answer) = answer else { return };
             match answer.status {
-                200 if logout || answer.body == expected.as_bytes() => last_ok = sent,
-                200 if is_unnamed(&answer.body) => {
-                    self.report.unnamed += 1;
-                    return;
-                }
-                200 => {
-                    self.report.wrong_user += 1;
-                    let what = if logout { "logout" } else { "me" };
+                answers::AFTER_POST if logout => last_ok = sent,
+                answers::ME_OK if !logout && answer.body == expected.as_bytes() => last_ok = sent,
+                answers::ME_OK if !logout => {
+                    if is_unnamed(&answer.body) {
+                        self.report.unnamed += 1;
+                    } else {
+                        self.report.wrong_user += 1;
+                    }
                     let came = String::from_utf8_lossy(&answer.body).into_owned();
                     self.report.first_wrong.get_or_insert_with(|| {
-                        format!("{what} #{touch}: expected {expected:?}, got 200 {came:?}")
+                        format!("me #{touch}: expected {expected:?}, got 200 {came:?}")
                     });
                     return;
                 }
-                503 => {
+                answers::UNAVAILABLE => {
                     self.report.unavailable += 1;
                     return;
                 }
-                401 => {
+                answers::NOT_LOGGED_IN => {
                     self.vanished(touch == 0, last_ok, epoch);
                     return;
                 }
                 _ => {
-                    self.report.unexpected += 1;
+                    self.unexpected(if logout { "logout" } else { "me" }, &answer);
                     return;
                 }
             }
         }
         let Sent::Answer(after) = self.send("/me", Some(&id), None) else { return };
         match after.status {
-            401 => self.report.flows += 1,
-            200 => self.report.resurrected += 1,
-            503 => self.report.unavailable += 1,
-            _ => self.report.unexpected += 1,
+            answers::NOT_LOGGED_IN => self.report.flows += 1,
+            answers::ME_OK => self.report.resurrected += 1,
+            answers::UNAVAILABLE => self.report.unavailable += 1,
+            _ => self.unexpected("me after logout", &after),
         }
+    }
+
+    /// An answer no step expects: counted, and the first one kept for the report.
+    fn unexpected(&mut self, what: &str, answer: &crate::client::Response) {
+        self.report.unexpected += 1;
+        let (status, came) = (answer.status, answer.text());
+        self.report
+            .first_wrong
+            .get_or_insert_with(|| format!("{what}: unexpected answer {status} {came:?}"));
     }
 
     /// A session answered 401 where it should have been alive.
