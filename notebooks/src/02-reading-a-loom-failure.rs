@@ -64,7 +64,8 @@ assert!(text.contains("Causality violation: Concurrent write accesses to `Unsafe
 //   writing. (A read racing a write reads `Concurrent read and write accesses`.)
 // * With `LOOM_LOCATION=1` loom adds where the cell was created and where each conflicting access
 //   was made: two threads (`thread #0`, the model's main thread, and `thread #1`, the spawned
-//   one), the same `with_mut` call in `src/stores/racy.rs`.
+//   one), at the same line of `src/stores/racy.rs`: `RacyStore::remove`'s `self.write(...)`, which
+//   reaches the map through the cell's `with_mut`.
 //
 // Loom does not need the race to *corrupt* anything to report it: in the very first interleaving it
 // explores, the two writes are unordered, and that is undefined behaviour already. This is what
