@@ -91,3 +91,53 @@ fn run_all_reports_every_check_on_a_correct_store() {
         assert!(result.is_ok(), "{name}: {result:?}");
     }
 }
+
+/// What a store holds, not only what it answers (`check::conformance::memory`): every correct
+/// store frees the sessions that came and went and everything it held when dropped, and a
+/// remove racing a sweep has one winner. The count is this binary's: the memory tests take a
+/// lock so that no other test allocates while one measures.
+mod memory {
+    use super::*;
+    use sessionlab::check::conformance::memory::{self, CountingAllocator};
+    use std::sync::Mutex;
+
+    #[global_allocator]
+    static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+    /// Held by each memory test; the other tests of this binary allocate freely, so these
+    /// measure growth over many rounds with a slack, not exact bytes.
+    static MEASURING: Mutex<()> = Mutex::new(());
+
+    fn check<S: SessionStore>(make: &dyn Fn(&Config) -> S) {
+        let _alone = MEASURING.lock().unwrap_or_else(|p| p.into_inner());
+        memory::sessions_that_came_and_went_leave_nothing(make, CountingAllocator::live_bytes)
+            .unwrap();
+        memory::dropping_the_store_frees_it(make, CountingAllocator::live_bytes).unwrap();
+        memory::remove_racing_a_sweep_has_one_winner(make).unwrap();
+    }
+
+    #[test]
+    fn mutex() {
+        check(&MutexStore::new);
+    }
+
+    #[test]
+    fn rwlock() {
+        check(&RwLockStore::new);
+    }
+
+    #[test]
+    fn sharded() {
+        check(&ShardedStore::new);
+    }
+
+    #[test]
+    fn cow() {
+        check(&CowStore::new);
+    }
+
+    #[test]
+    fn lockfree() {
+        check(&LockFreeStore::new);
+    }
+}

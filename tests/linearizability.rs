@@ -429,3 +429,23 @@ fn the_racy_store_is_caught_in_a_child_process() {
         }
     }
 }
+
+/// A failure points at the call that cannot be placed: the one whose return turns the
+/// shortest failing prefix from linearizable into not.
+#[test]
+fn the_call_that_cannot_be_placed_is_marked() {
+    let user = UserId(1);
+    let history = History::new(vec![
+        call(0, 0, 1, Op::Insert { id: id(1), user, now: 0 }, Ret::Insert(Ok(()))),
+        call(0, 2, 3, Op::Remove { id: id(1) }, Ret::Remove(Some(user))),
+        call(1, 4, 5, Op::Remove { id: id(1) }, Ret::Remove(Some(user))),
+        call(0, 6, 7, Op::Len, Ret::Len(0)),
+    ]);
+    let error = history.check(10).expect_err("a second remove cannot return the user again");
+    assert_eq!(error.culprit, Some((1, 4)), "{error}");
+    let text = error.to_string();
+    let marked: Vec<&str> = text.lines().filter(|l| l.ends_with("<- cannot be placed")).collect();
+    assert_eq!(marked.len(), 1, "{text}");
+    assert!(marked[0].contains("t1"), "the second remove (thread 1) is the culprit: {text}");
+    assert!(!text.contains("len"), "the minimal history stops at the culprit: {text}");
+}

@@ -11,6 +11,13 @@
 //! can take the id, and the second `HashMap::insert` overwrites it: two logins both get
 //! `Ok`. Check and act under one write lock, with the `entry` API.)
 //!
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **Leaving the bug**, or **"fixing" it with two write-lock acquisitions**: loom's
+//!   `insert_same`.
+//! - **Dropping the check** (insert now overwrites): the conformance suite.
+//! - **The same check-then-act moved to another operation**: loom's scenarios.
+//!
 //! Grading: conformance, linearizability, loom scenarios.
 
 use sessionlab::session::Session;

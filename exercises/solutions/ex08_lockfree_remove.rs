@@ -6,18 +6,27 @@
 //!
 //! A deletion is three steps, and you write them:
 //!
-//! 1. **Tombstone** the node's [`Activity`] word by CAS ([`Activity::tombstone`]). This is the
+//! 1. **Tombstone** the node's `Activity` word by CAS ([`Activity::tombstone`]). This is the
 //!    linearization point: of two removes (or a remove and a sweep) exactly one wins, and no
 //!    touch succeeds after it. A word already tombstoned means the session is absent.
-//! 2. **Mark** the node's `next` pointer (set the [`MARKED`] tag with `fetch_or`). A marked
+//! 2. **Mark** the node's `next` pointer (set the `MARKED` tag with `fetch_or`). A marked
 //!    link is frozen: every CAS on a link expects an unmarked pointer, so nothing can be
 //!    linked after this node any more. Without the mark, a login that links its node after
 //!    ours while we unlink ours is lost with it (Harris's insight).
 //! 3. **Unlink**: CAS the predecessor's link from this node to its successor, and on success
-//!    hand the node to the epoch collector ([`Guard::defer_destroy`]): threads still walking
+//!    hand the node to the epoch collector (`Guard::defer_destroy`): threads still walking
 //!    over it are pinned, and it is freed only after they unpin. If the CAS fails, someone
-//!    changed the predecessor; a fresh [`LockFreeList::search`] unlinks every marked node it
+//!    changed the predecessor; a fresh `LockFreeList::search` unlinks every marked node it
 //!    passes, ours included.
+//!
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **Skipping the tombstone CAS**: loom's `remove_remove` and `remove_sweep` (crossbeam's
+//!   loom mode, a one-list store) and the real-thread remove-vs-sweep race.
+//! - **Unlinking without marking `next` first**: loom's `remove_insert_next_id` (a login linked
+//!   after the node meanwhile is lost).
+//! - **Never handing the node to the collector**, **tombstoning without unlinking**: the
+//!   memory check (the live bytes must stay flat as sessions come and go).
 //!
 //! Grading (`cargo run -- exercise check 8`): the conformance suite and the linearizability
 //! checker, on real threads (see exercises/README.md for why not loom).
@@ -37,8 +46,37 @@ struct Node {
     id: SessionId,
     user: UserId,
     activity: Activity,
-    /// The successor, tagged [`MARKED`] once this node is being unlinked.
+    /// The successor, tagged `MARKED` once this node is being unlinked.
     next: Atomic<Node>,
+}
+
+/// Under crossbeam's loom mode there is no global collector, so the list has its own; each
+/// thread registers with it once (as `crossbeam_epoch::pin` does with the global one), not
+/// once per call, which would multiply the atomics loom must interleave (given code).
+#[cfg(crossbeam_loom)]
+mod loom_handle {
+    use crossbeam_epoch::{Collector, Guard, LocalHandle};
+    use std::cell::RefCell;
+
+    loom::thread_local! {
+        static HANDLE: RefCell<Option<(Collector, LocalHandle)>> = RefCell::new(None);
+    }
+
+    /// Pins this thread on `collector`, registering it the first time.
+    pub(super) fn pin(collector: &Collector) -> Guard {
+        HANDLE.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if let Some((registered, handle)) = &*slot
+                && registered == collector
+            {
+                return handle.pin();
+            }
+            let handle = collector.register();
+            let guard = handle.pin();
+            *slot = Some((collector.clone(), handle));
+            guard
+        })
+    }
 }
 
 /// Where a search stopped: `prev` is an unmarked link and `curr` what it held when read.
@@ -68,7 +106,7 @@ impl LockFreeList {
 
     fn pin(&self) -> Guard {
         #[cfg(crossbeam_loom)]
-        return self.collector.register().pin();
+        return loom_handle::pin(&self.collector);
         #[cfg(not(crossbeam_loom))]
         crossbeam_epoch::pin()
     }

@@ -6,6 +6,13 @@
 //! (`cargo run -- exercise check 7`) and read the failing scenario's assertion: which two
 //! calls, interleaved how? Fix the store without giving up the read lock where it is right.
 //!
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **Leaving the bug**, or **"fixing" it with two write-lock acquisitions**: loom's
+//!   `insert_same`.
+//! - **Dropping the check** (insert now overwrites): the conformance suite.
+//! - **The same check-then-act moved to another operation**: loom's scenarios.
+//!
 //! Grading: conformance, linearizability, loom scenarios.
 //!
 //! TODO: find the bug, explain it in a comment, fix it.

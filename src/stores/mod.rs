@@ -4,7 +4,7 @@
 //! notebooks share: add a store here and every front end picks it up.
 
 mod cow;
-mod lockfree;
+pub(crate) mod lockfree;
 mod mutex;
 mod racy;
 mod rwlock;
@@ -32,7 +32,7 @@ pub enum StoreKind {
     Sharded,
     /// [`CowStore`]: copy-on-write with arc-swap.
     Cow,
-    /// [`LockFreeStore`]: Harris–Michael lock-free lists on crossbeam-epoch.
+    /// [`LockFreeStore`]: a split-ordered Harris–Michael list on crossbeam-epoch that grows.
     LockFree,
     /// [`RacyStore`]: the lesson's unsynchronised map. Wrong on purpose: build it only for a
     /// process that may crash, or a loom model (see [`RacyStore::new`]'s safety contract).
@@ -63,7 +63,7 @@ impl StoreKind {
             Self::RwLock => "RwLock<HashMap>: touch shares the read lock, CAS on the activity word",
             Self::Sharded => "N cache-padded RwLock<HashMap> shards, picked by hash",
             Self::Cow => "copy-on-write with arc-swap: lock-free reads, O(n) writes",
-            Self::LockFree => "Harris-Michael lists on crossbeam-epoch: CAS everywhere, no locks",
+            Self::LockFree => "split-ordered Harris-Michael list, epochs: CAS only, grows",
             Self::Racy => "UnsafeCell<HashMap> + unsafe impl Sync: the lesson's bug, on purpose",
         }
     }

@@ -180,19 +180,33 @@ pub fn racing_touches_keep_the_latest<S: SessionStore>(make: &dyn Fn(&Config) ->
     for round in 0..ROUNDS {
         let session = id(round);
         store.insert(session, user(round), 0).map_err(|_| violation(CHECK, "insert failed"))?;
-        let start = Barrier::new(2);
+        // How many older touches the steady thread has made (it counts them as it goes, and
+        // says when it stops, even by a panic): the latest touch waits for a round-dependent
+        // count, so it lands inside the run of older ones in every build, debug or release,
+        // rather than after it (a fixed spin delay did, in release).
+        let progress = std::sync::atomic::AtomicU64::new(0);
+        let finished = AtomicBool::new(false);
+        let land_after = 1 + (round * 7_919) % (STEADY_TOUCHES - 100);
         run_threads(2, |t| {
-            start.wait();
             if t == 0 {
-                // One request with the latest time, landing somewhere inside the other
-                // thread's run of older ones.
-                for _ in 0..(round * 7_919) % 20_000 {
+                while progress.load(Ordering::Acquire) < land_after
+                    && !finished.load(Ordering::Acquire)
+                {
                     std::hint::spin_loop();
                 }
                 store.touch(&session, LATEST);
             } else {
+                /// Says the steady thread stopped, however it stops.
+                struct Finished<'a>(&'a AtomicBool);
+                impl Drop for Finished<'_> {
+                    fn drop(&mut self) {
+                        self.0.store(true, Ordering::Release);
+                    }
+                }
+                let _finished = Finished(&finished);
                 for now in 1..=STEADY_TOUCHES {
                     store.touch(&session, now);
+                    progress.store(now, Ordering::Release);
                 }
             }
         });

@@ -22,6 +22,7 @@
 //! and [`run_all`].
 
 pub mod concurrent;
+pub mod memory;
 pub mod sequential;
 
 pub use concurrent::*;

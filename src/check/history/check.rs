@@ -106,7 +106,20 @@ impl History {
                 low = middle + 1;
             }
         }
-        Err(if high < events.len() { fails(high).unwrap_or(error) } else { error })
+        if high == events.len() {
+            return Err(error);
+        }
+        let mut minimal = fails(high).unwrap_or(error);
+        // The prefix cut just before this event passes and the one cut after it fails: the
+        // call that returned here is the one that cannot be placed.
+        if let Some(call) = self.calls.iter().find(|c| c.returned == events[high]) {
+            minimal.culprit = Some((call.thread, call.invoked));
+            minimal.reason.push_str(
+                "; the history up to the call marked `<- cannot be placed` is shown: every \
+                 call before its return can be placed, it cannot",
+            );
+        }
+        Err(minimal)
     }
 
     fn verdict(&self, ttl: u64) -> Result<Checked, NotLinearizable> {
@@ -138,6 +151,7 @@ impl History {
                 let mut sub: Vec<usize> = wanted;
                 sub.extend(observations.iter().map(|obs| obs.call));
                 return Err(NotLinearizable {
+                    culprit: None,
                     reason: format!(
                         "session {}: no order of its calls, within their real-time bounds, is \
                          a legal sequential run of the model (sessionlab::docs::semantics)",
@@ -172,6 +186,7 @@ impl History {
             })
             .collect();
         Err(NotLinearizable {
+            culprit: None,
             reason: format!(
                 "every session's calls can be linearized alone, but no choice of them gives \
                  these sweep / len results together: {}",
@@ -240,12 +255,26 @@ pub struct NotLinearizable {
     /// The offending (sub-)history. A sub-history restricted to one id is itself not
     /// linearizable, so by locality neither is the whole.
     pub witness: History,
+    /// The call that cannot be placed, as (thread, invocation stamp): the one whose return
+    /// turns the shortest failing prefix from linearizable into not.
+    pub culprit: Option<(usize, u64)>,
 }
 
 impl fmt::Display for NotLinearizable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "not linearizable: {}", self.reason)?;
-        write!(f, "{}", self.witness)
+        let text = self.witness.to_string();
+        let Some((thread, invoked)) = self.culprit else { return write!(f, "{text}") };
+        // The witness prints one line per call in invocation order: mark the culprit's line.
+        let at = self.witness.calls.iter().position(|c| c.thread == thread && c.invoked == invoked);
+        for (line_no, line) in text.lines().enumerate() {
+            if Some(line_no) == at {
+                writeln!(f, "{line}   <- cannot be placed")?;
+            } else {
+                writeln!(f, "{line}")?;
+            }
+        }
+        Ok(())
     }
 }
 

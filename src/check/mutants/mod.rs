@@ -18,6 +18,7 @@
 //! | [`LoadStoreCowStore`] | copy-on-write writes do load + clone + store instead of `rcu` | `insert_distinct` |
 //! | [`UncheckedSweepStore`] | sweep decides under a read lock, removes under a later write lock | `touch_sweep` |
 //! | [`UnmarkedUnlinkStore`] | lock-free remove unlinks a node without marking it first | `remove_insert_next` (`loom-tests/lockfree.rs`, needs `--cfg crossbeam_loom`) |
+//! | [`BlindSentinelStore`] | lock-free resize links a new bucket's sentinel with a store, not a CAS | `grow_init_race` (`loom-tests/lockfree.rs`, needs `--cfg crossbeam_loom`) |
 //!
 //! [`ALL`] lists them with a constructor, for suites that want to run every mutant.
 
@@ -41,12 +42,14 @@ macro_rules! mutant_of {
 }
 
 pub mod backwards_touch;
+pub mod blind_sentinel;
 pub mod load_store_cow;
 pub mod unchecked_remove;
 pub mod unchecked_sweep;
 pub mod unmarked_unlink;
 
 pub use backwards_touch::BackwardsTouchStore;
+pub use blind_sentinel::BlindSentinelStore;
 pub use load_store_cow::LoadStoreCowStore;
 pub use unchecked_remove::UncheckedRemoveStore;
 pub use unchecked_sweep::UncheckedSweepStore;

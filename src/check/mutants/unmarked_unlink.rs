@@ -11,7 +11,8 @@
 //!
 //! It is the textbook reason for Harris's marked pointers, and why the mark must come before
 //! the unlink. Everything else is the correct store, reused rather than copied: insert, touch,
-//! sweep and `len` are [`LockFreeStore`]'s own.
+//! sweep and `len` are [`LockFreeStore`]'s own, and this remove is written with the store's own
+//! list module (`search`), so it differs from the correct remove in the missing mark alone.
 //!
 //! **Reclamation.** The node this remove unlinks is leaked rather than handed to the epoch
 //! collector. Without the mark, a node can be unlinked twice (once here, once by a helper that
@@ -23,6 +24,7 @@ use crate::id::SessionId;
 use crate::session::UserId;
 use crate::store::{Config, Occupied, SessionStore};
 use crate::stores::LockFreeStore;
+use crate::stores::lockfree::list;
 use crate::sync::Ordering;
 use crate::time::Tick;
 
@@ -50,12 +52,14 @@ impl SessionStore for UnmarkedUnlinkStore {
     fn remove(&self, id: &SessionId) -> Option<UserId> {
         let store = &self.store;
         let guard = store.pin();
-        let at = store.search(store.bucket(id), id, &guard);
+        let (key, start) = store.locate(id, &guard);
+        let at = list::search(start, key, id, &guard);
         // SAFETY: `search` returns a pointer loaded under `guard`.
-        let node = unsafe { at.curr.as_ref() }.filter(|node| node.id == *id)?;
+        let node = unsafe { at.curr.as_ref() }.filter(|node| node.is(key, id))?;
         if !node.activity.tombstone() {
             return None;
         }
+        store.count_removed();
         // THE BUG: no `fetch_or(MARKED)` first, so `node.next` can still change under us.
         let succ = node.next.load(Ordering::Acquire, &guard);
         // Leaked on success, never deferred (see the module docs); on failure a later search

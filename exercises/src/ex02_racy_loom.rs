@@ -1,21 +1,29 @@
-//! # Exercise 1: make the racy store fail under loom, and read the report
+//! # Exercise 2: make the racy store fail under loom, and read the report
 //!
 //! The lesson's store is a plain map shared by every handler, with no lock: in Rust it is
 //! [`sessionlab::RacyStore`], which needs `unsafe impl Sync` just to compile. Its sequential
 //! behaviour is perfect, so no single-threaded test finds anything wrong with it.
 //!
-//! Write [`scenario`]: *one execution* of a two-thread scenario (the grader runs it under loom's
+//! Write `scenario`: *one execution* of a two-thread scenario (the grader runs it under loom's
 //! model checker, once per interleaving). Spawn one thread with `sessionlab::sync::thread`, do
 //! one store call in each thread, join, and assert what the specification allows. Then run
-//! the grader, read loom's report, and answer [`what_loom_reported`].
+//! the grader, read loom's report, and answer `what_loom_reported`.
 //!
-//! Grading (`cargo run -- exercise check 1`, loom only): under loom your scenario must make
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **A scenario with no concurrency** (join before your own call): loom finds no race.
+//! - **A scenario that asserts more than the spec** (both logouts find the session): it then
+//!   fails on the correct `MutexStore` too.
+//! - **Not reading the report** (answering a read/write race, or "nothing found"): the grader
+//!   prints loom's report whenever the scenario runs; your answer must match it.
+//!
+//! Grading (`cargo run -- exercise check 2`, loom only): under loom your scenario must make
 //! the racy store fail with a *causality violation* (loom's name for a data race), the kind
-//! you name in [`what_loom_reported`]; and it must pass on the correct `MutexStore`, so it
+//! you name in `what_loom_reported`; and it must pass on the correct `MutexStore`, so it
 //! asserts only what the specification promises.
 //!
 //! TODO: write `scenario` and answer `what_loom_reported`.
-//! Hint: `cargo run -- exercise hint 1`. Check: `cargo run -- exercise check 1`.
+//! Hint: `cargo run -- exercise hint 2`. Check: `cargo run -- exercise check 2`.
 
 // I AM NOT DONE
 

@@ -1,11 +1,13 @@
-//! # Exercise 5: copy-on-write, with `rcu` and the tombstone sweep
+// WRONG: remove tombstones the session but never unlinks it: the map grows forever (a leak).
+// expect: memory::sessions_that_came_and_went_leave_nothing
+//! # Exercise 6: copy-on-write, with `rcu` and the tombstone sweep
 //!
 //! The whole map sits behind one atomically swappable pointer
 //! ([`CowCell`](sessionlab::sync::CowCell): arc-swap normally, a loom-visible stand-in under
 //! loom). Readers load the current map and never wait. A writer does *read-copy-update*
-//! ([`CowCell::update`]): clone the map, change the clone, publish it with a compare-and-swap
+//! (`CowCell::update`): clone the map, change the clone, publish it with a compare-and-swap
 //! of the pointer, and start again if another writer published first. Sessions are `Arc`ed,
-//! so every version of the map shares one [`Session`] and its activity word.
+//! so every version of the map shares one `Session` and its activity word.
 //!
 //! The hard part is removal. A touch CASes the activity word in the *current* map, while a
 //! sweep is building the *next* map: if the sweep just dropped expired entries from its clone,
@@ -19,15 +21,20 @@
 //! Your part: `remove` and `sweep` (and the `unlink` helper). The cost lesson: every write
 //! clones the whole map, O(n).
 //!
-//! Grading (`cargo run -- exercise check 5`): conformance, linearizability, loom scenarios.
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **Unlinking without winning the tombstone CAS**: loom's `remove_remove` (two logouts
+//!   both get the user) and the remove-vs-sweep race.
+//! - **A tombstone that is never unlinked** (a leak that `len` does not show): the memory check
+//!   (100 000 sessions come and go; the live bytes must stay flat).
+//! - **Unlinking by id instead of by pointer**: loom's `remove_insert_same_id` (a re-login
+//!   racing the logout is unlinked with it).
+//! - **A sweep that skips the tombstone**: loom's touch/sweep scenarios.
+//!
+//! Grading (`cargo run -- exercise check 6`): conformance, linearizability, loom scenarios.
 //!
 //! [`Activity::tombstone`]: sessionlab::activity::Activity::tombstone
 //! [`Activity::tombstone_if_expired`]: sessionlab::activity::Activity::tombstone_if_expired
-//!
-//! TODO: write `unlink`, `remove` and `sweep` with the tombstone protocol.
-//! Hint: `cargo run -- exercise hint 5`. Check: `cargo run -- exercise check 5`.
-
-// I AM NOT DONE
 
 use sessionlab::session::Session;
 use sessionlab::sync::{Arc, CowCell, HashMap, hash_map_with_capacity};
@@ -50,7 +57,18 @@ impl CowStore {
     /// Step 2 of a removal: publishes a map without the entries in `doomed`, each compared by
     /// pointer, so only the very sessions this thread tombstoned are unlinked.
     fn unlink(&self, doomed: &[(SessionId, Arc<Session>)]) {
-        todo!("publish a map without these very entries")
+        if doomed.is_empty() {
+            return;
+        }
+        self.map.update(|map| {
+            let mut next = map.clone();
+            for (id, session) in doomed {
+                if next.get(id).is_some_and(|current| Arc::ptr_eq(current, session)) {
+                    next.remove(id);
+                }
+            }
+            (Some(next), ())
+        });
     }
 }
 
@@ -75,11 +93,26 @@ impl SessionStore for CowStore {
     }
 
     fn remove(&self, id: &SessionId) -> Option<UserId> {
-        todo!("tombstone, then unlink")
+        let session = Arc::clone(self.map.load().get(id)?);
+        // Step 1: of two removers (or a remover and a sweep) exactly one wins this CAS.
+        if !session.activity.tombstone() {
+            return None;
+        }
+        let user = session.user;
+        Some(user)
     }
 
     fn sweep(&self, now: Tick) -> usize {
-        todo!("tombstone every expired session, then one unlink")
+        let doomed: Vec<(SessionId, Arc<Session>)> = self
+            .map
+            .load()
+            .iter()
+            .filter(|(_, session)| session.activity.tombstone_if_expired(self.ttl, now))
+            .map(|(id, session)| (*id, Arc::clone(session)))
+            .collect();
+        // One `rcu` for the whole sweep: one O(n) copy, not one per expired session.
+        self.unlink(&doomed);
+        doomed.len()
     }
 
     fn len(&self) -> usize {
@@ -92,7 +125,6 @@ mod tests {
     use super::*;
 
     #[test]
-    #[ignore = "an unsolved stub: `cargo run -- exercise check 5` runs these"]
     fn sweep_unlinks_what_it_tombstoned() {
         let store = CowStore::new(&Config::new(10));
         store.insert(SessionId::fixed(1), UserId(1), 0).unwrap();
@@ -103,7 +135,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "an unsolved stub: `cargo run -- exercise check 5` runs these"]
     fn remove_wins_once() {
         let store = CowStore::new(&Config::new(10));
         store.insert(SessionId::fixed(1), UserId(1), 0).unwrap();

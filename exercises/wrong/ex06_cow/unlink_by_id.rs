@@ -1,11 +1,13 @@
-//! # Exercise 5: copy-on-write, with `rcu` and the tombstone sweep
+// WRONG: unlink removes whatever is under the id, not the very session tombstoned: a re-login racing the logout is lost.
+// expect: loom::remove_insert_same_id
+//! # Exercise 6: copy-on-write, with `rcu` and the tombstone sweep
 //!
 //! The whole map sits behind one atomically swappable pointer
 //! ([`CowCell`](sessionlab::sync::CowCell): arc-swap normally, a loom-visible stand-in under
 //! loom). Readers load the current map and never wait. A writer does *read-copy-update*
-//! ([`CowCell::update`]): clone the map, change the clone, publish it with a compare-and-swap
+//! (`CowCell::update`): clone the map, change the clone, publish it with a compare-and-swap
 //! of the pointer, and start again if another writer published first. Sessions are `Arc`ed,
-//! so every version of the map shares one [`Session`] and its activity word.
+//! so every version of the map shares one `Session` and its activity word.
 //!
 //! The hard part is removal. A touch CASes the activity word in the *current* map, while a
 //! sweep is building the *next* map: if the sweep just dropped expired entries from its clone,
@@ -19,7 +21,17 @@
 //! Your part: `remove` and `sweep` (and the `unlink` helper). The cost lesson: every write
 //! clones the whole map, O(n).
 //!
-//! Grading (`cargo run -- exercise check 5`): conformance, linearizability, loom scenarios.
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **Unlinking without winning the tombstone CAS**: loom's `remove_remove` (two logouts
+//!   both get the user) and the remove-vs-sweep race.
+//! - **A tombstone that is never unlinked** (a leak that `len` does not show): the memory check
+//!   (100 000 sessions come and go; the live bytes must stay flat).
+//! - **Unlinking by id instead of by pointer**: loom's `remove_insert_same_id` (a re-login
+//!   racing the logout is unlinked with it).
+//! - **A sweep that skips the tombstone**: loom's touch/sweep scenarios.
+//!
+//! Grading (`cargo run -- exercise check 6`): conformance, linearizability, loom scenarios.
 //!
 //! [`Activity::tombstone`]: sessionlab::activity::Activity::tombstone
 //! [`Activity::tombstone_if_expired`]: sessionlab::activity::Activity::tombstone_if_expired
@@ -51,9 +63,8 @@ impl CowStore {
         self.map.update(|map| {
             let mut next = map.clone();
             for (id, session) in doomed {
-                if next.get(id).is_some_and(|current| Arc::ptr_eq(current, session)) {
-                    next.remove(id);
-                }
+                let _ = session;
+                next.remove(id);
             }
             (Some(next), ())
         });

@@ -1,16 +1,27 @@
-//! # Exercise 2: a `Mutex` store
+// WRONG: touch does not refuse an expired session (revives it).
+// expect: conformance::expired_is_never_revived
+//! # Exercise 1: a `Mutex` store
 //!
 //! The simplest correct fix for the lesson's map: one `Mutex` around one `HashMap`, taken by
 //! every operation, reads included. Each operation is then one atomic step, so the store is
 //! linearizable by construction.
 //!
-//! The rules every store must follow (DESIGN, "Semantics"): a session is *expired* at `now`
-//! when `last_active + ttl <= now` (use [`is_expired`]); `insert` never overwrites, not even
+//! The rules every store must follow (the rustdoc spec, `sessionlab::docs::semantics`): a session is *expired* at `now`
+//! when `last_active + ttl <= now` (use `is_expired`); `insert` never overwrites, not even
 //! an expired session; `touch` fails on an absent or expired session (never revives it) and
 //! otherwise moves `last_active` to `max(last_active, now)`; `remove` returns the user once;
 //! `sweep` removes exactly the sessions expired at `now` and returns how many.
 //!
-//! Grading (`cargo run -- exercise check 2`): the conformance suite, random real-thread
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **Check-then-act across two lock acquisitions** (lock to look, unlock, lock to insert):
+//!   loom's `insert_same` finds two logins of one id that both succeed (lesson 1's race).
+//! - **Overwriting on insert**, **reviving an expired session**, **moving activity
+//!   backwards**, **a sweep that counts wrong**: the conformance suite's sequential rules.
+//! - **A remove that hides instead of deleting**: the memory check (100 000 sessions come and
+//!   go; the live bytes must stay flat).
+//!
+//! Grading (`cargo run -- exercise check 1`): the conformance suite, random real-thread
 //! histories through the linearizability checker, and every loom scenario.
 
 use sessionlab::activity::is_expired;
@@ -51,9 +62,6 @@ impl SessionStore for MutexStore {
     fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
         let mut map = self.lock();
         let (user, last_active) = map.get_mut(id)?;
-        if is_expired(*last_active, self.ttl, now) {
-            return None;
-        }
         *last_active = (*last_active).max(now);
         Some(*user)
     }

@@ -1,22 +1,26 @@
-//! # Exercise 2: a `Mutex` store
+//! # Exercise 1: a `Mutex` store
 //!
 //! The simplest correct fix for the lesson's map: one `Mutex` around one `HashMap`, taken by
 //! every operation, reads included. Each operation is then one atomic step, so the store is
 //! linearizable by construction.
 //!
-//! The rules every store must follow (DESIGN, "Semantics"): a session is *expired* at `now`
-//! when `last_active + ttl <= now` (use [`is_expired`]); `insert` never overwrites, not even
+//! The rules every store must follow (the rustdoc spec, `sessionlab::docs::semantics`): a session is *expired* at `now`
+//! when `last_active + ttl <= now` (use `is_expired`); `insert` never overwrites, not even
 //! an expired session; `touch` fails on an absent or expired session (never revives it) and
 //! otherwise moves `last_active` to `max(last_active, now)`; `remove` returns the user once;
 //! `sweep` removes exactly the sessions expired at `now` and returns how many.
 //!
-//! Grading (`cargo run -- exercise check 2`): the conformance suite, random real-thread
-//! histories through the linearizability checker, and every loom scenario.
+//! ## What this exercise teaches against (each is a check that fails it)
 //!
-//! TODO: implement the five operations with the one lock.
-//! Hint: `cargo run -- exercise hint 2`. Check: `cargo run -- exercise check 2`.
-
-// I AM NOT DONE
+//! - **Check-then-act across two lock acquisitions** (lock to look, unlock, lock to insert):
+//!   loom's `insert_same` finds two logins of one id that both succeed (lesson 1's race).
+//! - **Overwriting on insert**, **reviving an expired session**, **moving activity
+//!   backwards**, **a sweep that counts wrong**: the conformance suite's sequential rules.
+//! - **A remove that hides instead of deleting**: the memory check (100 000 sessions come and
+//!   go; the live bytes must stay flat).
+//!
+//! Grading (`cargo run -- exercise check 1`): the conformance suite, random real-thread
+//! histories through the linearizability checker, and every loom scenario.
 
 use sessionlab::activity::is_expired;
 use sessionlab::sync::{HashMap, Mutex, MutexGuard, hash_map_with_capacity};
@@ -44,23 +48,38 @@ impl MutexStore {
 
 impl SessionStore for MutexStore {
     fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-        todo!("insert under the lock; never overwrite")
+        match self.lock().entry(id) {
+            Entry::Occupied(_) => Err(Occupied),
+            Entry::Vacant(slot) => {
+                slot.insert((user, now));
+                Ok(())
+            }
+        }
     }
 
     fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
-        todo!("touch under the lock")
+        let mut map = self.lock();
+        let (user, last_active) = map.get_mut(id)?;
+        if is_expired(*last_active, self.ttl, now) {
+            return None;
+        }
+        *last_active = (*last_active).max(now);
+        Some(*user)
     }
 
     fn remove(&self, id: &SessionId) -> Option<UserId> {
-        todo!("remove under the lock")
+        self.lock().remove(id).map(|(user, _)| user)
     }
 
     fn sweep(&self, now: Tick) -> usize {
-        todo!("sweep under the lock")
+        let mut map = self.lock();
+        let before = map.len();
+        map.retain(|_, (_, last_active)| !is_expired(*last_active, self.ttl, now));
+        before - map.len()
     }
 
     fn len(&self) -> usize {
-        todo!("len under the lock")
+        self.lock().len()
     }
 }
 
@@ -69,7 +88,6 @@ mod tests {
     use super::*;
 
     #[test]
-    #[ignore = "an unsolved stub: `cargo run -- exercise check 2` runs these"]
     fn a_session_lives_until_its_ttl() {
         let store = MutexStore::new(&Config::new(10));
         store.insert(SessionId::fixed(1), UserId(1), 0).unwrap();
@@ -80,7 +98,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "an unsolved stub: `cargo run -- exercise check 2` runs these"]
     fn insert_never_overwrites() {
         let store = MutexStore::new(&Config::new(10));
         store.insert(SessionId::fixed(1), UserId(1), 0).unwrap();

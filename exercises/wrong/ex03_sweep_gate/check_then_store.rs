@@ -1,4 +1,6 @@
-//! # Exercise 6: the single-flight sweep gate
+// WRONG: load, compare, then a plain store: check-then-act, two callers can both pass the check.
+// expect: single_flight
+//! # Exercise 3: the single-flight sweep gate
 //!
 //! The Go lesson sweeps from its logout handler, guarded by a global timestamp:
 //!
@@ -9,12 +11,22 @@
 //! ```
 //!
 //! Two logouts that read the timestamp before either writes it both start a sweep (and in Go
-//! the timestamp itself is a second data race). Write [`SweepGate::try_claim`] so that, of any
+//! the timestamp itself is a second data race). Write `SweepGate::try_claim` so that, of any
 //! number of callers at or past the interval, *exactly one* is told to sweep, however their
 //! steps interleave. An atomic `load`, a comparison and a `store` is not enough: that is the
 //! lesson's check-then-act, and loom finds the interleaving where both pass the check.
 //!
-//! Grading (`cargo run -- exercise check 6`): sequential rules, racing real threads, and a
+//! ## What this exercise teaches against (each is a check that fails it)
+//!
+//! - **Check-then-act with atomics** (`load`, compare, `store`): loom's two-caller model finds
+//!   both callers claiming the sweep.
+//! - **`swap` or `fetch_max`**: every caller writes its own tick, so a refused caller moves the
+//!   claimed tick (backwards, or forwards past the winner's). Only the winner writes: checked
+//!   sequentially (deterministic) and under loom.
+//! - **Ignoring the CAS's result**, **an off-by-one at the interval**: sequential and racing
+//!   checks. Lesson 3 (`sessionlab::docs::atomics`) teaches the compare-and-swap used here.
+//!
+//! Grading (`cargo run -- exercise check 3`): sequential rules, racing real threads, and a
 //! loom model of two callers.
 
 use sessionlab::Tick;
@@ -33,6 +45,12 @@ impl SweepGate {
         Self { interval, last_sweep: AtomicU64::new(start) }
     }
 
+    /// The tick of the last claimed sweep (given: the grader reads it to check that only the
+    /// winner writes it, and that it never moves backwards).
+    pub fn last_claim(&self) -> Tick {
+        self.last_sweep.load(Ordering::Acquire)
+    }
+
     /// Whether the caller should sweep now (`now` is at least `interval` past the last
     /// claimed sweep). Of several callers past the interval, exactly one gets `true`.
     pub fn try_claim(&self, now: Tick) -> bool {
@@ -42,7 +60,8 @@ impl SweepGate {
         }
         // The claim and the check are one step: only the caller whose CAS moves the tick from
         // the value it checked wins; everyone else sees the tick already moved.
-        self.last_sweep.compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        self.last_sweep.store(now, Ordering::Release);
+        true
     }
 }
 
