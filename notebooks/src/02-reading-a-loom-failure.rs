@@ -33,6 +33,7 @@ use std::process::Command;
 let out = Command::new("cargo")
     .args(["test", "--release", "--test", "loom", "--", "racy::remove_remove", "--exact", "--nocapture"])
     .env("RUSTFLAGS", "--cfg loom")
+    .env("CARGO_TARGET_DIR", "target/loom") // the loom build CI and `exercise check` keep warm
     .env("LOOM_MAX_PREEMPTIONS", "3")
     .env("LOOM_LOCATION", "1")
     .env_remove("RUST_BACKTRACE")
@@ -78,6 +79,7 @@ assert!(text.contains("Causality violation: Concurrent write accesses to `Unsafe
 let out = Command::new("cargo")
     .args(["test", "--release", "-p", "sessionlab-exercises", "--test", "loom", "--", "ex07_find_the_bug", "--exact", "--nocapture"])
     .env("RUSTFLAGS", "--cfg loom")
+    .env("CARGO_TARGET_DIR", "target/loom") // the loom build CI and `exercise check` keep warm
     .env("LOOM_MAX_PREEMPTIONS", "3")
     .env("SESSIONLAB_EXERCISE_EXPECT", "pass")
     .env_remove("RUST_BACKTRACE")
