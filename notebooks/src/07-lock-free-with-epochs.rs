@@ -9,8 +9,9 @@
 // %% [markdown]
 // # Lesson 7: lock-free, with epochs
 //
-// `LockFreeStore` is a fixed array of Harris–Michael sorted linked lists on `crossbeam-epoch`.
-// Nothing ever takes a lock. Deleting a session is three steps:
+// `LockFreeStore` is a Harris–Michael sorted linked list on `crossbeam-epoch`, cut into buckets
+// by a directory of sentinel nodes so that the table can grow (split-ordered lists, the last
+// section of this lesson). Nothing ever takes a lock. Deleting a session is three steps:
 //
 // 1. **tombstone** its activity word by CAS (the linearization point);
 // 2. **mark** the node's `next` pointer (a tag bit): nothing can be linked after it any more;
@@ -110,13 +111,13 @@ println!("calibration: {} cores", std::thread::available_parallelism().map_or(0,
 // %% [markdown]
 // ## A table that grows without a lock
 //
-// Until now the lock-free store had a fixed array of buckets, each a Harris–Michael list. With no
+// The lab's first lock-free store had a fixed array of buckets, each a Harris–Michael list. With no
 // capacity hint it kept 1024 buckets, so at a million sessions every operation walked a list of a
 // thousand nodes. A locked hash map grows by taking the lock and rehashing everything into a bigger
 // array. A lock-free one cannot stop the world, so it must grow *without moving anything a
 // concurrent thread might be standing on*.
 //
-// The store now uses **split-ordered lists** (Shalev & Shavit, 2006). The idea has three parts:
+// The store uses **split-ordered lists** (Shalev & Shavit, 2006). The idea has three parts:
 //
 // 1. **One list for the whole table**, sorted by the id's hash *with its bits reversed*. Reversal
 //    puts the hash's low bits, the ones that pick a bucket, at the top of the sort key. So the
