@@ -89,8 +89,9 @@ for row in &rows {
 // Read the columns first. The copy-on-write write grows with n (each write clones the whole map;
 // the cell prints and asserts its growth from 1k to 1M), while the `RwLock` write stays below a
 // microsecond or so at every size. The crossover is the write share below which copy-on-write is
-// cheaper per operation on one thread: below 1% at every size (asserted), and `0.0000%` wherever
-// the cow touch was not faster than the `RwLock` touch in this run. On one thread both touches
+// cheaper per operation on one thread: below 1% at every size (asserted), and `0.0000%` where
+// the cow touch was not faster than the `RwLock` touch in this run, or faster by so little that
+// the share rounds to zero. On one thread both touches
 // are a hash lookup and a CAS, tens of nanoseconds apart at most, so at small sizes that
 // difference, and with it the crossover, is at the mercy of noise; do not read a trend into it.
 // A session store sees a login or logout every few requests, far above any of these shares; copy-on-write suits data that is read constantly and changed rarely (configuration,

@@ -178,7 +178,7 @@ fig.tight_layout()
 show(fig)
 for r in rows:
     print(f"n={r['sessions']:>9,}: cow write {r['cow_write_ns'] / 1e3:10.1f} us, rwlock write {r['rwlock_write_ns']:6.0f} ns: "
-          + (f"copy-on-write loses above {r['crossover_write_share'] * 100:.4f}% writes" if r["crossover_write_share"] > 0
+          + (f"copy-on-write loses above {r['crossover_write_share'] * 100:.2g}% writes" if r["crossover_write_share"] > 0
              else "copy-on-write loses at any write share (its touch was not even faster here)"))
 # The write must grow with the map (it copies it): the lesson's O(n), checked.
 growth = rows[-1]["cow_write_ns"] / rows[0]["cow_write_ns"]
