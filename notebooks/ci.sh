@@ -83,6 +83,22 @@ for nb in "${notebooks[@]}"; do
         --ExecutePreprocessor.timeout="$TIMEOUT" \
         --ExecutePreprocessor.startup_timeout=120 \
         --log-level=WARN
+    # evcxr reports a panicking cell (a failed assert!) only as stderr text, not as a cell error,
+    # so nbconvert alone would pass it: fail on any "panicked at" the kernel wrote to stderr.
+    # (Loom's own panics inside the test binaries a cell runs are printed to stdout: not matched.)
+    if [ "$refresh" = 1 ]; then executed=$nb; else executed=../target/notebooks/$nb; fi
+    .venv/bin/python - "$executed" <<'PY'
+import json, sys
+path = sys.argv[1]
+bad = []
+for i, cell in enumerate(json.load(open(path))["cells"]):
+    for out in cell.get("outputs", []):
+        text = "".join(out.get("text", ""))
+        if out.get("output_type") == "error" or (out.get("name") == "stderr" and "panicked at" in text):
+            bad.append(f"cell {i}: {text or out.get('evalue', '')}")
+if bad:
+    sys.exit(f"{path}: a cell panicked or failed:\n" + "\n".join(bad))
+PY
     echo "   $nb: $((SECONDS - t0)) s"
 done
 note "all ${#notebooks[@]} notebooks executed without a cell error"

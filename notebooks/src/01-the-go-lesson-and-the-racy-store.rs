@@ -22,8 +22,15 @@
 // Rows marked `1`: `go build -race` only *builds* an instrumented binary (exit 0, no output,
 // always); the race is reported when the *running* program takes the racy path. Rows marked `2`:
 // the race detector reports a **write** in `runtime.mapdelete`. Rows marked `3`: two deletes are
-// two writes (`concurrent map writes`). Row `T` is the lesson's sweep gate, row `F` the fix. The
-// cell asserts every row's verdict, so this notebook fails if Go ever disagrees with its prose.
+// two writes (`concurrent map writes`). Row `F` is the fix. The cell asserts the verdict of every
+// row for claims 1, 2, 3 and the fix, so this notebook fails if Go ever disagrees with its prose.
+//
+// Row `T` is the lesson's unguarded sweep timestamp (`dbSessionsCleaned`). Whether the race
+// detector reports it depends on timing: a sweep must write it while a handler reads it, and the
+// race binary may first die of one of the map's own throws. So `go/check.sh` can mark it `FAIL`
+// (and exit non-zero) in a run where every claim row is `ok`; this cell prints whether it was
+// shown and asserts nothing about it. Lesson 3 shows the same gate's race deterministically, with
+// loom.
 
 // %%
 // :opt 2
@@ -35,9 +42,8 @@ use std::process::Command;
 let live = Command::new("go").arg("version").output().map(|o| o.status.success()).unwrap_or(false);
 let check = if live {
     let out = Command::new("bash").arg("../go/check.sh").output()?;
-    assert!(out.status.success(), "go/check.sh failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    println!("ran go/check.sh live");
+    // check.sh exits non-zero when any row fails, row T (timing) included: the rows are judged below.
+    println!("ran go/check.sh live (exit {:?})", out.status.code());
     String::from_utf8_lossy(&out.stdout).into_owned()
 } else {
     println!("go is not installed (apt-get install golang-go): the saved run go/check-output.txt");
@@ -50,11 +56,16 @@ let rows: Vec<String> = check.lines().skip_while(|l| !l.starts_with("claim")).sk
 println!("{}", check.lines().find(|l| l.starts_with("claim")).unwrap_or(""));
 for row in &rows { println!("{row}"); }
 assert!(rows.len() >= 11, "the Go check's table has {} rows", rows.len());
-assert!(rows.iter().all(|r| r.trim_end().ends_with("ok")), "a Go check row is not ok");
-for (claim, needle) in [("1 ", "go build -race"), ("2 ", "mapdelete"), ("3 ", "mapdelete"), ("T ", "dbSessionsCleaned")] {
+for row in rows.iter().filter(|r| !r.starts_with("T ")) {
+    assert!(row.trim_end().ends_with("ok"), "a Go check row is not ok: {row}");
+}
+for (claim, needle) in [("1 ", "go build -race"), ("2 ", "mapdelete"), ("3 ", "mapdelete"), ("F ", "fixed")] {
     assert!(rows.iter().any(|r| r.starts_with(claim) && r.contains(needle)), "no row {claim}with {needle}");
 }
-println!("every row ok: all three claims are false, as the lesson says");
+println!("every row of claims 1, 2, 3 and the fix ok: all three claims are false, as the lesson says");
+let gate_shown = rows.iter().any(|r| r.starts_with("T ") && r.trim_end().ends_with("ok"));
+println!("row T (dbSessionsCleaned, timing-dependent): {}",
+         if gate_shown { "reported in this run" } else { "not reported in this run" });
 
 // %% [markdown]
 // ## The same map in Rust
@@ -143,7 +154,8 @@ for name in ["lost", "resurrected", "wrongly_swept"] {
 //
 // * Run the racy cell with `--threads 1`. Does the racy store become safe? (It does not: the
 //   background sweeper is a second thread that deletes from the map while the one handler
-//   writes it. Runs of this lab with one handler lost 139, 129 and 95 sessions.)
+//   writes it. Three 1 s runs on the lab's 2-core machine with one handler, seeds 1 to 3, lost 0,
+//   1 and 8 sessions: rarer than with four handlers, and a run that loses none proves nothing.)
 // * Exercise 1 (`exercises/src/ex01_mutex.rs`): write the mutex store yourself, then
 //   `cargo run -- exercise check 1`.
 // * The lesson's sweep gate `dbSessionsCleaned` is another unsynchronised write (the row marked

@@ -33,6 +33,7 @@ use std::process::Command;
 let out = Command::new("cargo")
     .args(["test", "--release", "--test", "loom", "--", "racy::remove_remove", "--exact", "--nocapture"])
     .env("RUSTFLAGS", "--cfg loom")
+    .env("CARGO_TARGET_DIR", "target/loom") // the loom build CI and `exercise check` keep warm
     .env("LOOM_MAX_PREEMPTIONS", "3")
     .env("LOOM_LOCATION", "1")
     .env_remove("RUST_BACKTRACE")
@@ -64,7 +65,8 @@ assert!(text.contains("Causality violation: Concurrent write accesses to `Unsafe
 //   writing. (A read racing a write reads `Concurrent read and write accesses`.)
 // * With `LOOM_LOCATION=1` loom adds where the cell was created and where each conflicting access
 //   was made: two threads (`thread #0`, the model's main thread, and `thread #1`, the spawned
-//   one), the same `with_mut` call in `src/stores/racy.rs`.
+//   one), at the same line of `src/stores/racy.rs`: `RacyStore::remove`'s `self.write(...)`, which
+//   reaches the map through the cell's `with_mut`.
 //
 // Loom does not need the race to *corrupt* anything to report it: in the very first interleaving it
 // explores, the two writes are unordered, and that is undefined behaviour already. This is what
@@ -77,6 +79,7 @@ assert!(text.contains("Causality violation: Concurrent write accesses to `Unsafe
 let out = Command::new("cargo")
     .args(["test", "--release", "-p", "sessionlab-exercises", "--test", "loom", "--", "ex07_find_the_bug", "--exact", "--nocapture"])
     .env("RUSTFLAGS", "--cfg loom")
+    .env("CARGO_TARGET_DIR", "target/loom") // the loom build CI and `exercise check` keep warm
     .env("LOOM_MAX_PREEMPTIONS", "3")
     .env("SESSIONLAB_EXERCISE_EXPECT", "pass")
     .env_remove("RUST_BACKTRACE")

@@ -144,6 +144,7 @@ let loom_test = |extra: &[&str]| Command::new("cargo")
     .args(["test", "--release", "--test", "loom", "--", "atomics::", "--test-threads", "1"])
     .args(extra)
     .env("RUSTFLAGS", "--cfg loom")
+    .env("CARGO_TARGET_DIR", "target/loom") // the loom build CI and `exercise check` keep warm
     .env("LOOM_MAX_PREEMPTIONS", "3")
     .env("RUST_BACKTRACE", "0")
     .current_dir("..")
@@ -215,6 +216,7 @@ println!("all 8 verdicts as the lesson states them");
 let out = Command::new("cargo")
     .args(["test", "--release", "--test", "loom", "--", "gate::", "--test-threads", "1"])
     .env("RUSTFLAGS", "--cfg loom")
+    .env("CARGO_TARGET_DIR", "target/loom") // the loom build CI and `exercise check` keep warm
     .env("LOOM_MAX_PREEMPTIONS", "3")
     .env_remove("RUST_BACKTRACE")
     .current_dir("..")

@@ -107,9 +107,9 @@ println!("calibration: {} cores on this machine", std::thread::available_paralle
 // Every store reports zero lost, resurrected and wrongly swept sessions (the cell asserts it):
 // correctness is not the difference. Read the throughput as *ratios from this one run* on the
 // machine whose core count the cell printed. On the lab's 2-core machine the three are close and
-// their order changes from run to run; the read-lock + CAS store is often the *slowest* at 1 and
-// 2 threads, because a read lock is still an atomic read-modify-write on the lock's one shared
-// reader count, and the touch adds a CAS. A critical section that is one hash lookup (tens of
+// their order changes from run to run: the read-lock + CAS store, although its touches share the
+// lock, is not reliably ahead and is often behind, because a read lock is still an atomic
+// read-modify-write on the lock's one shared reader count, and the touch adds a CAS. A critical section that is one hash lookup (tens of
 // nanoseconds) is too short for sharing it to pay: the lock's own cost dominates. On a laptop with
 // 8 or more cores, expect all three to stop scaling early for that same reason; lesson 5 splits the
 // lock instead.

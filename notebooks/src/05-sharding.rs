@@ -92,11 +92,12 @@ println!("fastest here: {} shards; slowest: {} shards ({:.2}x apart)", best.0, w
 
 // %% [markdown]
 // Read this against the calibration line. On the lab's 2-core machine only two threads run at
-// once, so one lock is hardly contended, and more shards do not raise throughput: in the saved run
-// they *lower* it (one shard was the fastest, 64 the slowest, by close to 2x), because each shard
-// is its own cache-padded lock and table, so the same 10,000 sessions touch more cache lines, and
-// there is no queue on the lock for sharding to remove. The order between 2 and 8 shards changes
-// from run to run: that is noise on a busy 2-core box.
+// once, so one lock is hardly contended, and more shards do not raise throughput: the four rates
+// stay within the factor the last line prints, and which of 1, 2 and 8 shards comes first changes
+// from run to run (noise on a busy 2-core box). 64 shards was the slowest in every run made while
+// writing this lesson, the saved one included: each shard is its own cache-padded lock and table,
+// so the same 10,000 sessions touch more cache lines, and there is no queue on the lock for
+// sharding to remove.
 //
 // On a laptop with 8 or more cores, expect the opposite end: with as many handler threads as
 // cores (try `measure(store, 8, run_for)`), one lock becomes the queue, and throughput grows with

@@ -12,9 +12,9 @@
 // Every correct store pays for its correctness differently. The lab's benchmark summary
 // (`cargo bench --bench summary`) measures each store against a **floor** (a plain single-threaded
 // `HashMap` with the same hasher) and the best concurrent maps (dashmap, papaya, scc), and reports
-// ratios, never lone times. This notebook runs it (short in CI, `--test`), reads its JSON, and
-// shows the chart it draws. The Python notebook `analysis.ipynb` draws more charts from the same
-// JSON and from criterion's estimates.
+// ratios, never lone times. This notebook runs it (short in CI, `--test`), prints its tables and
+// reads its JSON. The Python notebook `analysis.ipynb` draws the charts, from the same JSON and
+// from criterion's estimates.
 
 // %%
 // :opt 2
@@ -89,7 +89,9 @@ println!("{above} values above the ceiling in this run");
 // What to read in the tables:
 //
 // * **store / floor**: what coordination costs a single thread. The mutex store pays one
-//   uncontended lock; copy-on-write pays nothing to read and O(n) to write.
+//   uncontended lock; copy-on-write pays little to read (an arc-swap load and the activity CAS:
+//   its touch column) and O(n) to write (its insert and remove columns, thousands of times the
+//   floor at 10k sessions).
 // * **threads**: the ceiling is the most any store can scale here. On the lab's 2-core machine it
 //   is about 1.1x to 1.45x, not 2x: the two cores are shared with other work. So 2 cores cannot
 //   show which store scales; they show which ones fall *below* the ceiling (locks that bounce one
@@ -97,8 +99,11 @@ println!("{above} values above the ceiling in this run");
 //   thread count, the single-lock stores (mutex, rwlock) flat or falling beyond 2 threads,
 //   and sharded, lock-free, dashmap and scc climbing in the read-heavy mix.
 // * **sweep pause**: the tail latency of requests that arrive while a sweep runs. The mutex and
-//   `RwLock` stores stall everyone for the whole walk; sharded stalls one shard at a time; COW and
-//   lock-free never stall a touch.
+//   `RwLock` stores stall everyone for the whole walk (their p50 is milliseconds, about half the
+//   sweep); sharded stalls one shard at a time; COW and lock-free take no lock the sweep holds, so
+//   a touch never waits for it. Their p99 of a millisecond or so here is the 2 shared cores (the
+//   sweeping thread and other work take the CPU), not a lock: read their p50 against the
+//   mutex's.
 //
 // **Why no "targets".** The summary ends with a block of targets (for example "touch sharded /
 // floor <= 1.8x", "read-heavy 2T/1T sharded >= 1.8x") with met/MISSED verdicts. They are the lab's
@@ -112,6 +117,6 @@ println!("{above} values above the ceiling in this run");
 //
 // ## Try this
 //
-// Run the full summary (`quick = false` above, about a minute) twice, and compare the ceiling and
+// Run the full summary (`quick = false` above, a minute or two) twice, and compare the ceiling and
 // the `scaling` column between the two runs: which numbers moved, and which stayed? Then open
 // `analysis.ipynb` for the charts.
