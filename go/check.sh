@@ -93,8 +93,21 @@ row 1 "race build: paced, 3 s" "WARNING: DATA RACE" "$n reports in 3 s, exit $RC
 # The unguarded dbSessionsCleaned: find its address with go tool nm, then look
 # for a report at that address (Go's reports name the address, not the variable).
 addr=$(go tool nm "$BIN/race" | awk '$3=="main.dbSessionsCleaned"{print $1}')
-at=$(awk -v re="^(Previous )?([Ww]rite|[Rr]ead) at 0x0*$addr " '$0 ~ re {k=($1=="Previous")?"Previous-"$2:$1; getline; sub(/^ +/,""); print k, $0}' "$BIN/paced-race.out" | sed 's/()//g; s/main\.//g' | paste -sd, || true)
-row T "race build: paced, dbSessionsCleaned" "a report at &dbSessionsCleaned (0x$addr)" "${at:-none}" $(( ${#at} > 0 ))
+# The race detector reports only accesses it sees race in *this* run, and the two sweeps that
+# race on the timestamp must overlap within its window: in about one paced run in two they do
+# not. So a run without that report is retried (up to 3 more paced runs) before the row fails;
+# the row says how many runs it took.
+at_address() {
+  awk -v re="^(Previous )?([Ww]rite|[Rr]ead) at 0x0*$addr " '$0 ~ re {k=($1=="Previous")?"Previous-"$2:$1; getline; sub(/^ +/,""); print k, $0}' "$1" | sed 's/()//g; s/main\.//g' | paste -sd, || true
+}
+at=$(at_address "$BIN/paced-race.out")
+tries=1
+while [[ -z $at && $tries -lt 4 ]]; do
+  tries=$((tries + 1))
+  run paced-race-$tries race paced 3s
+  at=$(at_address "$BIN/paced-race-$tries.out")
+done
+row T "race build: paced, dbSessionsCleaned" "a report at &dbSessionsCleaned (0x$addr)" "${at:-none} (run $tries of at most 4)" $(( ${#at} > 0 ))
 
 # Claim (2) "deleting is different from writing": the race detector files a
 # delete under Write, and the runtime throws "map write" over a delete.
