@@ -30,7 +30,7 @@
 //! [`grow_insert_insert`], [`grow_touch`], [`grow_remove`], [`grow_sweep`] and
 //! [`grow_init_race`], the last with the test that the mutant whose new buckets get their
 //! sentinel by a plain store fails it. [`grow_link_sentinel`], a login through a stale bucket
-//! count racing the new bucket's sentinel, takes about 70 s at bound 3 and is `#[ignore]`d
+//! count racing the new bucket's sentinel, takes about 70 s at bound 3 and is ignored (with a reason)
 //! with the command that runs it.
 
 use sessionlab::check::loom::run_model;
