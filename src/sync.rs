@@ -58,15 +58,8 @@ mod imp {
         inner: arc_swap::ArcSwap<T>,
     }
 
-    /// A snapshot of a [`CowCell`]'s value, valid for as long as it is held.
-    pub struct Snapshot<T>(arc_swap::Guard<Arc<T>>);
-
-    impl<T> std::ops::Deref for Snapshot<T> {
-        type Target = T;
-        fn deref(&self) -> &T {
-            &self.0
-        }
-    }
+    /// What a [`Snapshot`](super::Snapshot) holds: arc-swap's guard (no reference count taken on the fast path).
+    pub type SnapshotGuard<T> = arc_swap::Guard<Arc<T>>;
 
     impl<T> CowCell<T> {
         /// A cell holding `value`.
@@ -75,8 +68,8 @@ mod imp {
         }
 
         /// The current value. Never blocks.
-        pub fn load(&self) -> Snapshot<T> {
-            Snapshot(self.inner.load())
+        pub fn load(&self) -> super::Snapshot<T> {
+            super::Snapshot(self.inner.load())
         }
 
         /// Read-copy-update: `f` sees the current value and returns `(new value, result)`.
@@ -114,15 +107,8 @@ mod imp {
         inner: Mutex<Arc<T>>,
     }
 
-    /// A snapshot of a [`CowCell`]'s value, valid for as long as it is held.
-    pub struct Snapshot<T>(Arc<T>);
-
-    impl<T> std::ops::Deref for Snapshot<T> {
-        type Target = T;
-        fn deref(&self) -> &T {
-            &self.0
-        }
-    }
+    /// What a [`Snapshot`](super::Snapshot) holds: a clone of the `Arc` the mutex guarded.
+    pub type SnapshotGuard<T> = Arc<T>;
 
     impl<T> CowCell<T> {
         /// A cell holding `value`.
@@ -131,8 +117,8 @@ mod imp {
         }
 
         /// The current value.
-        pub fn load(&self) -> Snapshot<T> {
-            Snapshot(Arc::clone(&self.inner.lock().unwrap()))
+        pub fn load(&self) -> super::Snapshot<T> {
+            super::Snapshot(Arc::clone(&self.inner.lock().unwrap()))
         }
 
         /// Read-copy-update with the same contract as the std version. The lock is released
@@ -153,6 +139,16 @@ mod imp {
 }
 
 pub use imp::*;
+
+/// A snapshot of a [`CowCell`]'s value, valid for as long as it is held.
+pub struct Snapshot<T>(SnapshotGuard<T>);
+
+impl<T> std::ops::Deref for Snapshot<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
 
 /// A `HashMap` with the lab's hasher.
 pub type HashMap<K, V> = std::collections::HashMap<K, V, SessionHasher>;

@@ -29,27 +29,22 @@ fn check<S: SessionStore>(make: &dyn Fn(&Config) -> S) {
     memory::remove_racing_a_sweep_has_one_winner(make).unwrap();
 }
 
-#[test]
-fn mutex() {
-    check(&MutexStore::new);
+/// One test per correct store, each running every memory check on it.
+macro_rules! memory_tests {
+    ($($name:ident: $make:expr),+ $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                check(&$make);
+            }
+        )+
+    };
 }
 
-#[test]
-fn rwlock() {
-    check(&RwLockStore::new);
-}
-
-#[test]
-fn sharded() {
-    check(&ShardedStore::new);
-}
-
-#[test]
-fn cow() {
-    check(&CowStore::new);
-}
-
-#[test]
-fn lockfree() {
-    check(&LockFreeStore::new);
+memory_tests! {
+    mutex: MutexStore::new,
+    rwlock: RwLockStore::new,
+    sharded: ShardedStore::new,
+    cow: CowStore::new,
+    lockfree: LockFreeStore::new,
 }
