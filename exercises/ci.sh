@@ -37,58 +37,65 @@ case $part in
     *) echo "usage: exercises/ci.sh [graders | wrong [PATCH...] | patches [DIR]]" >&2; exit 2 ;;
 esac
 
+# A scratch repository for building the wrong answers, made once (git apply applies relative to
+# a repository's top, so it must not find an enclosing one), and removed however the run ends;
+# `restore` (set where the stubs are overwritten) puts the stubs back.
+restore() { :; }
+scratch=$(mktemp -d)
+cleanup() { restore; rm -rf "$scratch"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+git -C "$scratch" init -q
+mkdir -p "$scratch/exercises/solutions"
+
 # build_wrong PATCH OUT: writes the wrong answer that PATCH keeps to OUT: PATCH's `// WRONG:`
 # and `// expect:` lines, then its exercise's solution with PATCH's diff applied. The diff is
-# applied in a scratch repository holding only a copy of the solution, so nothing in the tree
-# is touched and a diff aimed at another file cannot apply. Says why and fails if PATCH is
+# applied in the scratch repository to a copy of the solution alone, so nothing in the tree is
+# touched and a diff aimed at another file cannot apply. Says why and fails if PATCH is
 # malformed, no longer applies, or changes nothing.
 build_wrong() {
-    local patch=${1#./} out=$2 exercise solution scratch why
-    exercise=$(basename "$(dirname "$patch")")
+    local patch=${1#./} out=$2 exercise solution why status=0 lines=()
+    exercise=${patch%/*}
+    exercise=${exercise##*/}
     solution=exercises/solutions/$exercise.rs
     if [[ $patch != exercises/wrong/ex*/*.patch ]] || [ ! -f "$patch" ] || [ ! -f "$solution" ]; then
         echo "$patch: not a wrong answer: exercises/wrong/<exercise>/<bug>.patch, for exercises/solutions/<exercise>.rs" >&2
         return 1
     fi
-    if ! sed -n 1p "$patch" | grep -q '^// WRONG: .' || ! sed -n 2p "$patch" | grep -q '^// expect: .'; then
+    mapfile -t -n 3 lines <"$patch"
+    if [[ ! ${lines[0]:-} =~ ^//\ WRONG:\ . || ! ${lines[1]:-} =~ ^//\ expect:\ . ]]; then
         echo "$patch: its first two lines must be '// WRONG: <the bug>' and '// expect: <the check that catches it>'" >&2
         return 1
     fi
-    if ! sed -n 3p "$patch" | grep -qE "^--- a/$solution(\s|\$)" ||
-        ! sed -n 4p "$patch" | grep -qE "^\+\+\+ b/$solution(\s|\$)"; then
-        echo "$patch: lines 3-4 must be '--- a/$solution' and '+++ b/$solution' (a diff of the solution)" >&2
+    if [[ ${lines[2]:-} != "--- a/$solution" && ${lines[2]:-} != "--- a/$solution"$'\t'* &&
+        ${lines[2]:-} != "diff --git a/$solution b/$solution" ]]; then
+        echo "$patch: line 3 must start the diff of the solution: '--- a/$solution' (or 'diff --git a/$solution b/$solution')" >&2
         return 1
     fi
-    scratch=$(mktemp -d)
-    mkdir -p "$scratch/exercises/solutions"
+    rm -rf "$scratch/exercises/solutions"/*
     cp "$solution" "$scratch/$solution"
-    if ! why=$(git -C "$scratch" init -q 2>&1 &&
-        git -C "$scratch" apply --whitespace=nowarn "$root/$patch" 2>&1); then
-        rm -rf "$scratch"
+    if ! why=$(git -C "$scratch" apply --whitespace=nowarn "$root/$patch" 2>&1); then
         printf '%s: NO LONGER APPLIES to %s (the solution changed since the patch was made):\n%s\n' \
             "$patch" "$solution" "$(sed 's/^/    /' <<<"$why")" >&2
         echo "    remake it as exercises/README.md says (\"Wrong answers are patches\")" >&2
-        return 1
-    fi
-    if cmp -s "$scratch/$solution" "$solution"; then
-        rm -rf "$scratch"
+        status=1
+    elif cmp -s "$scratch/$solution" "$solution"; then
         echo "$patch: applies, but changes nothing in $solution" >&2
-        return 1
-    fi
-    if ! { sed -n 1,2p "$patch" && cat "$scratch/$solution"; } >"$out"; then
-        rm -rf "$scratch"
+        status=1
+    elif ! { printf '%s\n' "${lines[@]:0:2}" && cat "$scratch/$solution"; } >"$out"; then
         echo "$patch: could not write $out" >&2
-        return 1
+        status=1
     fi
-    rm -rf "$scratch"
+    rm -rf "$scratch/exercises/solutions"/*
+    return "$status"
 }
 
 # check_patches [DIR]: every wrong answer's patch builds (see build_wrong), and no wrong answer
 # is kept whole; with DIR, each built answer is left in DIR/<exercise>/<bug>.rs.
 check_patches() {
-    local dir=${1:-} patch out built=0 broken=0 scratch
+    local dir=${1:-} patch out built=0 broken=0
     step "every wrong answer's patch still applies to its solution"
-    scratch=$(mktemp -d)
     shopt -s nullglob
     local whole=(exercises/wrong/ex*/*.rs) patches=(exercises/wrong/ex*/*.patch)
     shopt -u nullglob
@@ -102,12 +109,16 @@ check_patches() {
         fi
         if build_wrong "$patch" "$out"; then built=$((built + 1)); else broken=$((broken + 1)); fi
     done
-    rm -rf "$scratch"
+    rm -f "$scratch/answer.rs"
     for file in "${whole[@]}"; do
         echo "$file: a wrong answer kept whole; keep it as a patch (exercises/README.md, \"Wrong answers are patches\")" >&2
     done
     printf '  %s of %s patches apply%s\n' "$built" "${#patches[@]}" "${dir:+ (built answers in $dir)}"
-    [ "$broken" = 0 ] && [ "${#whole[@]}" = 0 ] && [ "$built" -gt 0 ]
+    if [ "$broken" != 0 ] || [ "${#whole[@]}" != 0 ] || [ "$built" = 0 ]; then
+        printf '  FAILED: %s patches do not build, %s wrong answers are kept whole\n' \
+            "$broken" "${#whole[@]}" >&2
+        return 1
+    fi
 }
 
 if [ "$part" = patches ]; then
@@ -170,12 +181,11 @@ fi
 # Every answer is built once before any is graded: a patch that no longer applies fails the run
 # here, in seconds, not after the others' grading.
 step "the wrong answers to grade build from their patches"
-scratch=$(mktemp -d)
 unbuildable=0
 for wrong in "${answers[@]}"; do
     build_wrong "$wrong" "$scratch/answer.rs" || unbuildable=$((unbuildable + 1))
 done
-rm -rf "$scratch"
+rm -f "$scratch/answer.rs"
 if [ "$unbuildable" -gt 0 ]; then
     printf '%s of %s wrong answers do not build: nothing graded\n' "$unbuildable" "${#answers[@]}" >&2
     exit 1
@@ -187,11 +197,8 @@ cargo build -q --bin sessionlab
 sessionlab="$target/debug/sessionlab"
 backup=$(mktemp -d)
 cp exercises/src/ex*.rs "$backup/"
+# The stubs come back however the run ends (the EXIT trap, which INT and TERM go through).
 restore() { cp "$backup"/ex*.rs exercises/src/; rm -rf "$backup"; }
-# The stubs come back however the run ends: EXIT runs `restore`, and INT/TERM exit through it.
-trap restore EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 total=0; caught=0; failures=()
 log=$(mktemp)
 for wrong in "${answers[@]}"; do
