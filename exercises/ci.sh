@@ -221,7 +221,7 @@ for wrong in "${answers[@]}"; do
     fi
     total=$((total + 1))
     cp "$backup/$exercise.rs" "exercises/src/$exercise.rs"
-    printf '  %-60s %-8s %4ss  (%s)\n' "$wrong" "$verdict" "$((SECONDS - t0))" "$(sed -n '1s#^// WRONG: ##p' "$wrong")"
+    printf '  %-67s %-8s %4ss  (%s)\n' "$wrong" "$verdict" "$((SECONDS - t0))" "$(sed -n '1s#^// WRONG: ##p' "$wrong")"
     [ "$verdict" = caught ] && printf '      failed checks: %s\n' "$by"
     if [ "$verdict" != caught ]; then
         failures+=("$wrong: $verdict")
