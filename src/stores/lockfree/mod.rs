@@ -571,6 +571,44 @@ mod tests {
     }
 
     #[test]
+    fn a_bucket_whose_claimant_stalls_is_walked_from_its_parent() {
+        // A thread claimed bucket 4's slot and stalled before linking its sentinel. Nothing
+        // waits for it: bucket 4 and every bucket split from it start from bucket 0's
+        // sentinel, and bucket 4 is also the start of one of the sweep's lanes.
+        let store = store(10);
+        let guard = store.pin();
+        assert!(store.directory.slot(4, &guard).claim());
+        let ids: Vec<_> = (0..3000).map(SessionId::fixed).collect();
+        for (n, id) in ids.iter().enumerate() {
+            store.insert(*id, UserId(n as u64), 0).unwrap();
+        }
+        assert!(store.bucket_count() >= 512, "it grew past the stalled bucket");
+        assert!(store.directory.slot(4, &guard).linked().is_none(), "still stalled");
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(store.touch(id, 5), Some(UserId(n as u64)), "lost: {id}");
+        }
+        assert_well_formed(&store);
+        assert_eq!(sessions(&store).len(), ids.len(), "every session is reachable from the head");
+        assert_eq!(store.sweep(6), 0, "all touched at 5");
+        assert_eq!(store.sweep(1000), ids.len());
+        assert_eq!((store.len(), sessions(&store).len()), (0, 0));
+        drop(guard);
+    }
+
+    #[test]
+    fn the_sweep_counts_each_removal_once_across_its_lanes() {
+        let store = store(10);
+        for n in 0..5000u64 {
+            store.insert(SessionId::fixed(n), UserId(n), n % 2 * 100).unwrap();
+        }
+        assert!(store.bucket_count() >= SWEEP_LANES, "every lane has a range");
+        assert_eq!(store.sweep(105), 2500, "the ones idle since 0 expired");
+        assert_eq!(store.len(), 2500);
+        assert_eq!(sessions(&store).len(), 2500, "each swept node was unlinked");
+        assert_well_formed(&store);
+    }
+
+    #[test]
     fn lists_stay_sorted_and_unique() {
         let store = store(100);
         for n in [5, 1, 9, 3, 7] {
