@@ -2,7 +2,8 @@
 //! allocator (live bytes after filling, minus live bytes before), not guessed from RSS.
 //!
 //! `cargo bench --bench memory` prints the table and writes
-//! `target/sessionlab-bench/memory.json`; `-- --test` uses 10k sessions (CI).
+//! `target/sessionlab-bench/memory.json`; `-- --test` uses 10k sessions (CI). Map names after
+//! `--` measure only those (`-- lockfree sharded`: the copy-on-write fill alone takes minutes).
 //!
 //! The floor is a plain `HashMap<SessionId, (UserId, Tick)>` filled the same way. Maps grow as
 //! they fill (no capacity hint), as a server's table does, so each figure includes the spare
@@ -16,52 +17,11 @@ mod common;
 
 use common::{COW_MAX, Contender, fillable, report_dir, test_mode};
 use sessionlab::benchmark::{Floor, START, prefill_id};
-use sessionlab::sync::{AtomicUsize, Ordering};
+use sessionlab::check::conformance::memory::CountingAllocator;
 use sessionlab::{Config, UserId};
-use std::alloc::{GlobalAlloc, Layout, System};
-
-/// The system allocator, counting live bytes.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's own arguments, so `System`'s
-// guarantees are ours; the counter only observes sizes and never touches the memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        ptr
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        ptr
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` came from this allocator with this layout.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-            LIVE.fetch_add(new_size, Ordering::Relaxed);
-        }
-        new
-    }
-}
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// One row of the report.
 #[derive(Debug, serde::Serialize)]
@@ -74,8 +34,10 @@ struct Row {
     vs_floor: f64,
 }
 
+/// Live bytes, after the epoch collector has freed what it can (nothing is retired while
+/// filling, so this counts what a map keeps).
 fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
+    usize::try_from(CountingAllocator::live_bytes()).unwrap_or(0)
 }
 
 fn floor_bytes(size: usize) -> usize {
@@ -92,7 +54,13 @@ fn floor_bytes(size: usize) -> usize {
 fn main() {
     let size = if test_mode() { 10_000 } else { 1_000_000 };
     let mut rows = Vec::new();
-    for contender in Contender::all() {
+    let named: Vec<String> = std::env::args().skip(1).collect();
+    let picked = |contender: &Contender| {
+        let all = Contender::all();
+        !all.iter().any(|c| named.iter().any(|n| n == c.name()))
+            || named.iter().any(|n| n == contender.name())
+    };
+    for contender in Contender::all().into_iter().filter(picked) {
         let size = if fillable(contender, size) { size } else { COW_MAX };
         let floor = floor_bytes(size) as f64 / size as f64;
         let before = live();
@@ -100,8 +68,8 @@ fn main() {
         for i in 0..size as u64 {
             let _ = store.insert(prefill_id(i), UserId(1), START);
         }
-        // Lock-free maps may hold retired memory until their epoch advances; what is counted
-        // is what the map keeps after filling, which is what a server would carry.
+        // What is counted is what the map keeps after filling, which is what a server would
+        // carry (`live` first lets the epoch collector free what it retired).
         let bytes = live().saturating_sub(before);
         drop(store);
         let per = bytes as f64 / size as f64;

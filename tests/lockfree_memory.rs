@@ -48,8 +48,8 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 /// The size of the store's list node, as the allocator sees it: the smallest growth of live
-/// bytes over a run of inserts (an insert into a bucket not yet used also allocates its
-/// sentinel, one into a used bucket the node alone).
+/// bytes over a run of inserts (an insert that needs a directory segment not yet allocated
+/// also allocates the segment, with the sentinels in its slots; the others the node alone).
 fn node_size() -> usize {
     let store = LockFreeStore::new(&Config::new(100));
     (0..64)

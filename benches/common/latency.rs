@@ -111,41 +111,33 @@ impl<T: Target> Bench<T> {
 
     /// Times `iters` inserts of fresh ids.
     pub fn insert(&mut self, iters: u64) -> Duration {
-        let mut timed = Duration::ZERO;
-        let mut left = iters;
-        while left > 0 {
-            let chunk = left.min(CHUNK);
-            let first = self.fresh;
-            self.fresh += chunk;
-            let start = Instant::now();
-            for n in first..first + chunk {
-                black_box(self.target.insert(fresh_id(0, n), self.now));
-            }
-            timed += start.elapsed();
-            for n in first..first + chunk {
-                self.target.remove(&fresh_id(0, n));
-            }
-            left -= chunk;
-        }
-        timed
+        self.insert_then_remove(iters, true)
     }
 
     /// Times `iters` removes of present sessions.
     pub fn remove(&mut self, iters: u64) -> Duration {
+        self.insert_then_remove(iters, false)
+    }
+
+    /// Inserts and then removes `iters` fresh ids, a chunk at a time (so the map stays at its
+    /// prefilled size), and returns the time of the inserts (`time_inserts`) or of the removes.
+    fn insert_then_remove(&mut self, iters: u64, time_inserts: bool) -> Duration {
         let mut timed = Duration::ZERO;
         let mut left = iters;
         while left > 0 {
             let chunk = left.min(CHUNK);
-            let first = self.fresh;
+            let ids = self.fresh..self.fresh + chunk;
             self.fresh += chunk;
-            for n in first..first + chunk {
-                self.target.insert(fresh_id(0, n), self.now);
-            }
             let start = Instant::now();
-            for n in first..first + chunk {
+            for n in ids.clone() {
+                black_box(self.target.insert(fresh_id(0, n), self.now));
+            }
+            let inserts = start.elapsed();
+            let start = Instant::now();
+            for n in ids {
                 black_box(self.target.remove(&fresh_id(0, n)));
             }
-            timed += start.elapsed();
+            timed += if time_inserts { inserts } else { start.elapsed() };
             left -= chunk;
         }
         timed

@@ -2,13 +2,15 @@
 //! plain store instead of a compare-and-swap.
 //!
 //! **The bug.** When [`LockFreeStore`] doubles, each new bucket is initialised lazily: the first
-//! operation that needs bucket `b` inserts `b`'s sentinel into the one list, starting from the
-//! parent bucket's sentinel, with the same compare-and-swap as any insert. This copy finds the
-//! sentinel's place with the store's own search and then *stores* the link instead of CASing
-//! it. Sequentially that is the same thing. Concurrently, a thread that read the bucket count
-//! before the doubling still inserts its session through the parent bucket, into the very
-//! link the sentinel goes into; if its CAS lands between the search and the store, the store
-//! overwrites it, and the session that insert returned `Ok` for is no longer in the list.
+//! operation that needs bucket `b` claims `b`'s directory slot and inserts the sentinel that
+//! lives there into the one list, starting from the parent bucket's sentinel, with the same
+//! compare-and-swap as any insert. This copy finds the sentinel's place with the store's own
+//! search and then *stores* the link instead of CASing it. Sequentially that is the same
+//! thing. Concurrently, a thread that read the bucket count before the doubling, or found
+//! the slot claimed but not yet linked, inserts its session through the parent bucket, into
+//! the very link the sentinel goes into; if its CAS lands between the search and the store,
+//! the store overwrites it, and the session that insert returned `Ok` for is no longer in the
+//! list.
 //!
 //! It is the resizing counterpart of [`UnmarkedUnlinkStore`](super::UnmarkedUnlinkStore): in
 //! a lock-free structure every write to a shared link must be a CAS against the value the
@@ -26,7 +28,7 @@ use crate::stores::LockFreeStore;
 use crate::stores::lockfree::list::{self, Node};
 use crate::sync::Ordering;
 use crate::time::Tick;
-use crossbeam_epoch::{Guard, Owned, Shared};
+use crossbeam_epoch::{Guard, Shared};
 
 /// The growing lock-free store with sentinels linked by a plain store. Wrong on purpose.
 pub struct BlindSentinelStore {
@@ -40,25 +42,15 @@ impl BlindSentinelStore {
     }
 }
 
-/// Links a new bucket's sentinel after `start`, unless one is there already.
-fn link_sentinel_blindly<'g>(
-    start: &'g Node,
-    new: Owned<Node>,
-    guard: &'g Guard,
-) -> Shared<'g, Node> {
-    let at = list::search(start, new.key, &new.id, guard);
-    // SAFETY: `search` returns a pointer loaded under `guard`.
-    if unsafe { at.curr.as_ref() }.is_some_and(|node| node.key == new.key) {
-        return at.curr;
-    }
-    // Relaxed: the node is still private; the store below publishes it.
-    new.next.store(at.curr, Ordering::Relaxed);
-    let new = new.into_shared(guard);
+/// Links a new bucket's sentinel (claimed, in its slot) after `start`.
+fn link_sentinel_blindly<'g>(start: &'g Node, sentinel: &'g Node, guard: &'g Guard) {
+    let at = list::search(start, sentinel.key, &sentinel.id, guard);
+    // Relaxed: the sentinel is not reachable yet; the store below publishes it.
+    sentinel.next.store(at.curr, Ordering::Relaxed);
     // THE BUG: a plain store where `link_sentinel` CASes from `at.curr`: whatever another
     // thread linked here since our search is overwritten. (Release publishes the sentinel's
     // fields, as the CAS would: the bug is the lost update, not the ordering.)
-    at.prev.store(new, Ordering::Release);
-    new
+    at.prev.store(Shared::from(sentinel as *const Node), Ordering::Release);
 }
 
 impl SessionStore for BlindSentinelStore {

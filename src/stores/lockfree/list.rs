@@ -119,59 +119,85 @@ pub(crate) fn walk<'g>(
     guard: &'g Guard,
     mut visit: impl FnMut(&Node) -> Step,
 ) -> Position<'g> {
-    let mut anchor = start;
-    'restart: loop {
-        let mut prev = &anchor.next;
+    let mut cursor = Cursor::new(start, guard);
+    loop {
+        if let Some(stop) = cursor.step(guard, &mut visit) {
+            return stop;
+        }
+    }
+}
+
+/// A [`walk`] taken one node at a time, so that a caller can interleave several walks (the
+/// sweep does: their cache misses overlap).
+pub(crate) struct Cursor<'g> {
+    /// The last sentinel passed: where the walk restarts after a lost unlink race.
+    anchor: &'g Node,
+    /// An unmarked link, as in [`Position`].
+    prev: &'g Atomic<Node>,
+    /// The pointer `prev` held when read.
+    curr: Shared<'g, Node>,
+}
+
+impl<'g> Cursor<'g> {
+    /// A walk about to visit the first node after the sentinel `start`.
+    pub(crate) fn new(start: &'g Node, guard: &'g Guard) -> Self {
+        let prev = &start.next;
         // Acquire: we read the node it points to, whose fields were written before the
         // Release CAS that published it (insert) or moved it here (unlink).
-        let mut curr = prev.load(Ordering::Acquire, guard);
-        loop {
-            // SAFETY: `curr` was loaded under `guard` from a link we reached under `guard`,
-            // so it is null or a node that is not freed before `guard` drops (epoch
-            // reclamation: it was in the list at some instant while we were pinned).
-            let Some(node) = (unsafe { curr.as_ref() }) else {
-                return Position { prev, curr };
-            };
-            // Acquire: the successor's fields are read next (same reason as above).
-            let mut succ = node.next.load(Ordering::Acquire, guard);
-            if succ.tag() != MARKED {
-                match visit(node) {
-                    Step::Stop => return Position { prev, curr },
-                    Step::Pass => {
-                        if node.is_sentinel() {
-                            anchor = node;
-                        }
-                        prev = &node.next;
-                        curr = succ;
-                        continue;
+        Self { anchor: start, prev, curr: prev.load(Ordering::Acquire, guard) }
+    }
+
+    /// One step of the walk: visits the current node if it is unmarked (and moves past it,
+    /// unless `visit` says stop), or unlinks it if it is marked. `Some` when the walk is over:
+    /// where `visit` said [`Step::Stop`], or the end of the list.
+    pub(crate) fn step(
+        &mut self,
+        guard: &'g Guard,
+        visit: &mut impl FnMut(&Node) -> Step,
+    ) -> Option<Position<'g>> {
+        let (prev, curr) = (self.prev, self.curr);
+        // SAFETY: `curr` was loaded under `guard` from a link we reached under `guard`, so it
+        // is null or a node that is not freed before `guard` drops (epoch reclamation: it was
+        // in the list at some instant while we were pinned).
+        let Some(node) = (unsafe { curr.as_ref() }) else {
+            return Some(Position { prev, curr });
+        };
+        // Acquire: the successor's fields are read next (same reason as in `new`).
+        let mut succ = node.next.load(Ordering::Acquire, guard);
+        if succ.tag() != MARKED {
+            match visit(node) {
+                Step::Stop => return Some(Position { prev, curr }),
+                Step::Pass => {
+                    if node.is_sentinel() {
+                        self.anchor = node;
                     }
-                    // The caller tombstoned it (step 1); step 2, the mark. AcqRel: see
-                    // `mark_and_unlink`.
-                    Step::Delete => {
-                        succ = node.next.fetch_or(MARKED, Ordering::AcqRel, guard);
-                    }
+                    (self.prev, self.curr) = (&node.next, succ);
+                    return None;
                 }
-            }
-            // Step 3, physical deletion of a marked node. The expected value is `curr`
-            // unmarked, so the CAS fails if `prev`'s own node has been marked meanwhile: we
-            // never write into a marked node's link.
-            // Release: readers of `prev` go on to read `succ`'s fields, published to us by our
-            // Acquire load of `node.next`; Release passes that on.
-            // Relaxed on failure: we restart and reload with Acquire.
-            let unmarked = succ.with_tag(0);
-            match prev.compare_exchange(curr, unmarked, Ordering::Release, Ordering::Relaxed, guard)
-            {
-                Ok(_) => {
-                    // SAFETY: our CAS unlinked `curr`, so no new walk can reach it and no
-                    // other thread unlinks it again (its only link now skips it); walks
-                    // already holding it are pinned, and the collector frees it only after
-                    // they unpin.
-                    unsafe { guard.defer_destroy(curr) };
-                    curr = unmarked;
-                }
-                Err(_) => continue 'restart,
+                // The caller tombstoned it (step 1); step 2, the mark. AcqRel: see
+                // `mark_and_unlink`.
+                Step::Delete => succ = node.next.fetch_or(MARKED, Ordering::AcqRel, guard),
             }
         }
+        // Step 3, physical deletion of a marked node. The expected value is `curr` unmarked,
+        // so the CAS fails if `prev`'s own node has been marked meanwhile: we never write into
+        // a marked node's link.
+        // Release: readers of `prev` go on to read `succ`'s fields, published to us by our
+        // Acquire load of `node.next`; Release passes that on.
+        // Relaxed on failure: we restart and reload with Acquire.
+        let unmarked = succ.with_tag(0);
+        match prev.compare_exchange(curr, unmarked, Ordering::Release, Ordering::Relaxed, guard) {
+            Ok(_) => {
+                // SAFETY: our CAS unlinked `curr`, so no new walk can reach it and no other
+                // thread unlinks it again (its only link now skips it); walks already holding
+                // it are pinned, and the collector frees it only after they unpin.
+                unsafe { guard.defer_destroy(curr) };
+                self.curr = unmarked;
+            }
+            // Restart from the last sentinel passed (never removed, so still linked).
+            Err(_) => *self = Self::new(self.anchor, guard),
+        }
+        None
     }
 }
 
@@ -254,17 +280,28 @@ pub(crate) fn mark_and_unlink(start: &Node, at: Position<'_>, guard: &Guard) {
     }
 }
 
-/// The sentinel `(bucket's key)` after `start`: links `new` unless another thread linked one
-/// first, in which case `new` is dropped and theirs returned. The correct way to initialise a
-/// bucket (the mutant [`crate::check::mutants::BlindSentinelStore`] replaces it).
-pub(crate) fn link_sentinel<'g>(
-    start: &'g Node,
-    new: Owned<Node>,
-    guard: &'g Guard,
-) -> Shared<'g, Node> {
-    match link(start, new, guard) {
-        Ok(linked) => linked,
-        // Never freed before the store drops: a sentinel is never unlinked.
-        Err((theirs, _ours)) => Shared::from(theirs as *const Node),
+/// Links `sentinel` (a bucket's sentinel, in its directory slot, not yet reachable) at its
+/// place after `start`: a CAS like [`link`]'s, retried until it lands. The caller must have
+/// claimed the slot, so no other thread writes the sentinel's `next` and no other copy of its
+/// key is linked. The correct way to initialise a bucket (the mutant
+/// [`crate::check::mutants::BlindSentinelStore`] replaces it).
+pub(crate) fn link_sentinel<'g>(start: &'g Node, sentinel: &'g Node, guard: &'g Guard) {
+    let new = Shared::from(sentinel as *const Node);
+    loop {
+        let at = search(start, sentinel.key, &sentinel.id, guard);
+        debug_assert!(at.curr != new, "a claimed sentinel is linked once");
+        // Relaxed: the sentinel is not reachable yet (only its claimant writes it); the CAS
+        // below publishes it.
+        sentinel.next.store(at.curr, Ordering::Relaxed);
+        // Release: publishes the sentinel's `next` (and its key, which came with its segment)
+        // to every thread that reaches it by an Acquire load. Relaxed on failure: we search
+        // again.
+        if at
+            .prev
+            .compare_exchange(at.curr, new, Ordering::Release, Ordering::Relaxed, guard)
+            .is_ok()
+        {
+            return;
+        }
     }
 }

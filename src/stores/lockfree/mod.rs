@@ -23,11 +23,13 @@
 //! key, so sorting by key sorts by bucket first, for every table size at once: bucket `b` of a
 //! table of `2n` buckets is the second half of bucket `b mod n` of a table of `n`. Doubling the
 //! table is therefore one CAS on the bucket count (`size`), and nothing moves. A new bucket
-//! `b + n` is *initialised lazily*, by the first operation that needs it: it inserts the
-//! bucket's sentinel into the list by CAS, starting from its parent bucket `b`'s sentinel
-//! (initialising the parent first if need be), and then CASes the sentinel's address into the
-//! directory slot. Two threads that initialise one bucket race on the list CAS like two
-//! inserts of one id: one sentinel goes in, the loser drops its own and uses the winner's.
+//! `b + n` is *initialised lazily*, by the first operation that needs it. Each bucket's sentinel
+//! lives inside its directory slot (never allocated on its own: one cache miss fewer per
+//! operation, see [`directory`]); the first operation to need the bucket claims the slot by
+//! CAS, inserts the sentinel into the list by CAS, starting from its parent bucket `b`'s
+//! sentinel (initialising the parent first if need be), and marks the slot linked. A thread
+//! that finds the slot claimed but not yet linked does not wait: it walks from the parent's
+//! sentinel, as a thread with a stale bucket count does.
 //! Sessions with hashes 4, 6, 1, 3 and 7 (3 bits shown; `Sb` is bucket `b`'s sentinel):
 //!
 //! ```text
@@ -54,10 +56,10 @@
 //! between 2 and 4 sessions on average. A capacity hint ([`Config::capacity`]) only pre-sets
 //! the bucket count; the store is as correct and, once grown, as fast without one.
 //!
-//! **After a mass expiry** the directory does not shrink: the sentinels and segments stay, so
-//! a store that once held 1M sessions keeps a 48-byte sentinel and an 8-byte slot per bucket
-//! (about 14 MiB for its 262k buckets), and a sweep still walks the 262k sentinels (a quarter
-//! of a full walk's nodes). Shrinking would mean unlinking sentinels that concurrent
+//! **After a mass expiry** the directory does not shrink: the segments and the sentinels in
+//! them stay, so a store that once held 1M sessions keeps a 64-byte slot per bucket (16 MiB
+//! for its 262k buckets), and a sweep still walks the 262k sentinels (a quarter of a full
+//! walk's nodes). Shrinking would mean unlinking sentinels that concurrent
 //! operations may be standing on; Shalev and Shavit leave it out, and so does this store.
 //! Touch, insert and remove cost what they did before the expiry: a bucket walk.
 //!
@@ -102,25 +104,29 @@
 //! both problems at the source: every operation runs *pinned* (it holds a [`Guard`]), and an
 //! unlinked node is only freed once every thread that was pinned when it was unlinked has
 //! unpinned. A pointer loaded under a guard therefore stays valid, and its address cannot be
-//! reused, for as long as the guard lives. Sentinels and directory segments are never
-//! unlinked, so they need no epochs: they live until the store drops.
+//! reused, for as long as the guard lives. Sentinels (in the directory's segments) are never
+//! unlinked and segments never freed or moved, so they need no epochs: they live, at one
+//! address, until the store drops.
 //!
 //! **Cost.** Every operation pins (a thread-local epoch announcement with a `SeqCst` fence, a
 //! few nanoseconds) and hashes the id (keyed SipHash, as in the other stores). A lookup then
-//! reads the directory slot, the sentinel and one to four session nodes: three to six
-//! dependent cache misses once the table outgrows the cache, where a `HashMap` probe takes one
-//! or two. Every insert allocates one 48-byte node (key 8, id 16, user 8, activity 8, next
+//! reads the directory slot (the sentinel is in it: one cache line) and one to four session
+//! nodes: two to five dependent cache misses once the table outgrows the cache, where a
+//! `HashMap` probe takes one or two. Every insert allocates one 48-byte node (key 8, id 16, user 8, activity 8, next
 //! 8), and every removal frees one later, in a batch, on whichever thread advances the epoch.
-//! Each bucket adds a 48-byte sentinel and an 8-byte slot, 14 to 28 bytes per session. A
-//! doubling costs one CAS; the new buckets' sentinels are paid for one at a time by the
-//! operations that first need them, each a short walk and two CASes, so no operation ever
-//! waits for a resize. A sweep walks the whole list in key order, a pointer chase through
-//! memory in no particular order: a cache miss per node at 1M sessions. A thread that stays
+//! Each bucket adds a 64-byte slot holding its sentinel, 16 to 32 bytes per session, allocated
+//! a segment at a time by the first operation that needs a bucket in it (the largest segment
+//! at 1M sessions, 131072 slots, is 8 MiB written at once). A doubling costs one CAS; the new
+//! buckets' sentinels are linked one at a time by the operations that first need them, each a
+//! short walk, two CASes and a store, so no operation ever waits for a resize. A sweep walks the
+//! whole list in key order, a pointer chase through memory in no particular order: a cache
+//! miss per node at 1M sessions. It walks [`SWEEP_LANES`] ranges of the key space at once,
+//! a node of each in turn, so that as many misses are in flight together. A thread that stays
 //! pinned (a slow reader) delays every free: memory grows, correctness does not suffer.
 //! Measured numbers are in `BENCHMARKS.md` (the lock-free section).
 //!
-//! **Where it still breaks.** The directory never shrinks (see above). The sweep is a single
-//! pointer chase, several times slower than walking a flat table. The count is striped over
+//! **Where it still breaks.** The directory never shrinks (see above). The sweep is a
+//! pointer chase (a few of them interleaved), many times slower than walking a flat table. The count is striped over
 //! 16 cache lines; with many more threads than that, inserts share lines again. A hash
 //! function an attacker can predict would pile sessions into one bucket, as in any hash table;
 //! the keyed SipHash prevents it.
@@ -149,7 +155,7 @@ use crate::store::{Config, Occupied, SessionStore};
 use crate::sync::{AtomicUsize, Ordering, SessionHasher};
 use crate::time::Tick;
 use count::Count;
-use crossbeam_epoch::{Guard, Owned, Shared};
+use crossbeam_epoch::{Guard, Owned};
 use directory::{Directory, FIRST, MAX_BUCKETS};
 use epochs::Epochs;
 use list::{MARKED, Node, Step};
@@ -162,13 +168,30 @@ pub const LOAD_FACTOR: usize = if cfg!(loom) { 1 } else { 4 };
 /// insert under loom): summing the stripes reads 16 cache lines, too many for every insert.
 pub const CHECK_EVERY: usize = if cfg!(loom) { 1 } else { 32 };
 
-/// A sweep re-pins after walking at least this many sessions, at the next sentinel, so a sweep
-/// over a million sessions does not hold back every free in the process for its whole length.
+/// A sweep re-pins after walking about this many sessions (each of its lanes walks its share and
+/// stops at its next sentinel), so a sweep over a million sessions does not hold back every
+/// free in the process for its whole length.
 const SWEEP_CHUNK: usize = 256;
 
-/// How a new bucket's sentinel is linked into the list: [`list::link_sentinel`], or a
+/// How many walks a sweep interleaves (a power of two; 2 under loom, so the models check two
+/// lanes). One walk is a chain of dependent loads, a cache miss per node at 1M sessions; a
+/// core that steps several independent chains in turn has that many misses in flight.
+const SWEEP_LANES: usize = if cfg!(loom) { 2 } else { 8 };
+
+/// One of a sweep's interleaved walks: a range of split-order keys, and how far it has got.
+struct SweepLane {
+    /// The sentinel the lane's next walk starts from (a sentinel outlives every guard).
+    from: *const Node,
+    /// The first key of the next lane's range; `None` for the last lane (to the list's end).
+    end: Option<u64>,
+    /// Whether the lane has walked its whole range.
+    done: bool,
+}
+
+/// How a new bucket's sentinel (second argument, in its directory slot) is linked into the
+/// list after the sentinel `start` (first argument): [`list::link_sentinel`], or a
 /// deliberately broken stand-in for the mutants.
-pub(crate) type SentinelLinker = for<'g> fn(&'g Node, Owned<Node>, &'g Guard) -> Shared<'g, Node>;
+pub(crate) type SentinelLinker = for<'g> fn(&'g Node, &'g Node, &'g Guard);
 
 /// A lock-free store that grows: a split-ordered Harris–Michael list on crossbeam-epoch.
 pub struct LockFreeStore {
@@ -202,12 +225,11 @@ impl LockFreeStore {
             link_sentinel,
             epochs: Epochs::new(),
         };
-        // Bucket 0's sentinel heads the list and is every other sentinel's ancestor. The store
-        // is not shared yet, so a plain store is enough, and `Relaxed` suffices: whoever gets
-        // the store from us gets it through a synchronising hand-over (a move, an `Arc`).
+        // Bucket 0's sentinel heads the list and is every other sentinel's ancestor: it is
+        // linked from the start, with nothing to link it into.
         // SAFETY: nothing can reach the store yet, so no guard is needed.
         let guard = unsafe { crossbeam_epoch::unprotected() };
-        store.directory.slot(0, guard).store(Owned::new(Node::sentinel(0)), Ordering::Relaxed);
+        store.directory.slot(0, guard).publish_head();
         store
     }
 
@@ -236,38 +258,30 @@ impl LockFreeStore {
         (list::session_key(hash), self.sentinel(bucket, guard))
     }
 
-    /// Bucket `bucket`'s sentinel, initialising the bucket (and its ancestors) if no thread
-    /// has yet.
+    /// Where a walk in bucket `bucket` starts: the bucket's sentinel, linking it first if no
+    /// thread has claimed it yet; while another thread is linking it, the nearest linked
+    /// ancestor's sentinel (see [`directory`]: never wait for the claimant).
     fn sentinel<'g>(&'g self, bucket: usize, guard: &'g Guard) -> &'g Node {
         let slot = self.directory.slot(bucket, guard);
-        // Acquire: pairs with the Release CAS below, so the sentinel's fields are visible.
-        let published = slot.load(Ordering::Acquire, guard);
-        // SAFETY: sentinels are never unlinked, so one published in a slot lives until the
-        // store drops, which needs `&mut self`.
-        if let Some(sentinel) = unsafe { published.as_ref() } {
+        if let Some(sentinel) = slot.linked() {
             return sentinel;
         }
-        // Bucket 0 is initialised by `new`, so `bucket > 0`: its parent is the bucket it split
+        // Bucket 0 is linked by `new`, so `bucket > 0`: its parent is the bucket it split
         // from, itself with the highest bit cleared. The recursion is at most 31 deep.
         let parent = bucket & !(1 << (usize::BITS - 1 - bucket.leading_zeros()));
         let start = self.sentinel(parent, guard);
-        let linked = (self.link_sentinel)(start, Owned::new(Node::sentinel(bucket)), guard);
-        // Release: whoever loads the slot (Acquire) reads the sentinel's fields, written by
-        // us before our own Release link CAS, or by the thread whose sentinel we found, which
-        // our Acquire load in the walk synchronised with. On failure another thread published
-        // first: the same sentinel, since the list holds one node per key. Acquire: we read it.
-        let sentinel = match slot.compare_exchange(
-            Shared::null(),
-            linked,
-            Ordering::Release,
-            Ordering::Acquire,
-            guard,
-        ) {
-            Ok(_) => linked,
-            Err(lost) => lost.current,
-        };
-        // SAFETY: as above: a linked sentinel lives until the store drops.
-        unsafe { sentinel.deref() }
+        if !slot.claim() {
+            // Another thread is linking this bucket's sentinel (or has just linked it). The
+            // parent's walk start sorts before every node of this bucket at every size, so a
+            // walk from there finds every node of it, only through more nodes: what a thread
+            // with a stale bucket count does anyway.
+            return start;
+        }
+        // We alone write this sentinel's `next` until it is reachable (the claim), and the
+        // linker's Release CAS publishes it; `publish` then lets walks start from it.
+        (self.link_sentinel)(start, &slot.sentinel, guard);
+        slot.publish();
+        &slot.sentinel
     }
 
     /// Doubles the table if it holds more than [`LOAD_FACTOR`] sessions per bucket.
@@ -281,29 +295,41 @@ impl LockFreeStore {
         }
     }
 
+    /// The sweep's lanes: buckets `0..n`'s sentinels (`n` = [`SWEEP_LANES`] or the bucket
+    /// count, if smaller) cut the key space into `n` ranges of equal width, whatever the size,
+    /// since the list is sorted by bit-reversed bucket for every size at once. Lane `i` walks
+    /// from the `i`th of those sentinels in key order to the next. If another thread is still
+    /// linking one of them, the lane starts from an ancestor's sentinel instead
+    /// ([`Self::sentinel`]) and walks part of the lane before it too: a node visited twice is
+    /// harmless (a second tombstone CAS fails, so nothing is counted twice).
+    fn sweep_lanes(&self) -> Vec<SweepLane> {
+        let guard = self.pin();
+        let mut buckets: Vec<usize> = (0..SWEEP_LANES.min(self.bucket_count())).collect();
+        buckets.sort_by_key(|&bucket| list::sentinel_key(bucket));
+        (0..buckets.len())
+            .map(|i| SweepLane {
+                from: self.sentinel(buckets[i], &guard),
+                end: buckets.get(i + 1).map(|&next| list::sentinel_key(next)),
+                done: false,
+            })
+            .collect()
+    }
+
     /// Counts one session removed by a caller outside this module (the mutants' removes).
     pub(crate) fn count_removed(&self) {
         self.count.sub(1);
     }
 
     /// The first sentinel (bucket 0's): the head of the whole list.
+    #[cfg(all(test, not(loom)))]
     fn head<'g>(&'g self, guard: &'g Guard) -> &'g Node {
         self.sentinel(0, guard)
     }
 
-    /// Bytes the table's structure holds beyond its session nodes: sentinels, directory
-    /// segments. For the memory lesson and its benchmark.
+    /// Bytes the table's structure holds beyond its session nodes: the directory's segments,
+    /// whose slots hold the sentinels. For the memory lesson and its benchmark.
     pub fn overhead_bytes(&self) -> usize {
-        let guard = self.pin();
-        let mut sentinels = 0;
-        // Acquire: see `list::lookup`.
-        let mut curr = self.head(&guard).next.load(Ordering::Acquire, &guard);
-        // SAFETY: loaded under `guard` (see `list::walk`).
-        while let Some(node) = unsafe { curr.as_ref() } {
-            sentinels += usize::from(node.is_sentinel());
-            curr = node.next.load(Ordering::Acquire, &guard);
-        }
-        (sentinels + 1) * std::mem::size_of::<Node>() + self.directory.allocated_bytes(&guard)
+        self.directory.allocated_bytes(&self.pin())
     }
 }
 
@@ -362,34 +388,60 @@ impl SessionStore for LockFreeStore {
 
     fn sweep(&self, now: Tick) -> usize {
         let mut swept = 0;
-        let mut start: *const Node = self.head(&self.pin());
-        loop {
+        let mut lanes = self.sweep_lanes();
+        let lane_count = lanes.len();
+        // Per lane per pin, so one pin still covers about `SWEEP_CHUNK` sessions in all.
+        let chunk = (SWEEP_CHUNK / lane_count).max(1);
+        while lanes.iter().any(|lane| !lane.done) {
             // One pin per chunk of the list, not per sweep (see `SWEEP_CHUNK`).
             let guard = self.pin();
-            // SAFETY: `start` is a sentinel (bucket 0's, or one a walk stopped at), and
-            // sentinels live until the store drops, pinned or not.
-            let from = unsafe { &*start };
-            let mut passed = 0;
-            // One walk does all three steps: tombstone each expired session (step 1, counted
-            // only if this CAS did it), and the walk marks and unlinks it, so each session
-            // this sweep removed is out of the list when it returns. Sentinels are skipped by
-            // key, never by their (unused) activity word.
-            let stop = list::walk(from, &guard, |node| {
-                if node.is_sentinel() {
-                    return if passed >= SWEEP_CHUNK { Step::Stop } else { Step::Pass };
+            let mut walks: Vec<Option<(list::Cursor<'_>, usize)>> = lanes
+                .iter()
+                // SAFETY: `from` is a sentinel, and sentinels live until the store drops,
+                // pinned or not.
+                .map(|lane| {
+                    (!lane.done).then(|| (list::Cursor::new(unsafe { &*lane.from }, &guard), 0))
+                })
+                .collect();
+            let mut walking = walks.iter().flatten().count();
+            // The lanes' walks, one node each in turn: each step's load of a node is
+            // independent of the other lanes', so their cache misses overlap.
+            while walking > 0 {
+                for (lane, walk) in lanes.iter_mut().zip(&mut walks) {
+                    let Some((cursor, passed)) = walk else { continue };
+                    let end = lane.end;
+                    // One walk does all three steps: tombstone each expired session (step 1,
+                    // counted only if this CAS did it), and the walk marks and unlinks it, so
+                    // each session this sweep removed is out of the list when it returns.
+                    // Sentinels are told by key, never by their (unused) activity word.
+                    let stop = cursor.step(&guard, &mut |node| {
+                        if end.is_some_and(|end| node.key >= end) {
+                            // The next lane's range: its walk covers it.
+                            return Step::Stop;
+                        }
+                        if node.is_sentinel() {
+                            return if *passed >= chunk { Step::Stop } else { Step::Pass };
+                        }
+                        *passed += 1;
+                        if node.activity.tombstone_if_expired(self.ttl, now) {
+                            swept += 1;
+                            Step::Delete
+                        } else {
+                            Step::Pass
+                        }
+                    });
+                    let Some(stop) = stop else { continue };
+                    // SAFETY: `stop.curr` was loaded under `guard` (see `list::walk`).
+                    match unsafe { stop.curr.as_ref() } {
+                        // Stopped at one of our sentinels after a chunk: resume there.
+                        Some(node) if end.is_none_or(|end| node.key < end) => lane.from = node,
+                        // The end of the list or of the lane's range.
+                        _ => lane.done = true,
+                    }
+                    *walk = None;
+                    walking -= 1;
                 }
-                passed += 1;
-                if node.activity.tombstone_if_expired(self.ttl, now) {
-                    swept += 1;
-                    Step::Delete
-                } else {
-                    Step::Pass
-                }
-            });
-            if stop.curr.is_null() {
-                break;
             }
-            start = stop.curr.as_raw();
         }
         self.count.sub(swept);
         swept
@@ -403,21 +455,23 @@ impl SessionStore for LockFreeStore {
 impl Drop for LockFreeStore {
     fn drop(&mut self) {
         // SAFETY: `&mut self` means no other thread can reach the store, so nobody walks the
-        // list and no guard can be watching these nodes; every node still linked (sentinels
-        // included) is owned by the list alone (unlinked nodes belong to the collector and are
-        // not reachable from the list), so each is freed exactly once here. The directory's
-        // segments are freed by its own `Drop`, after this.
+        // list and no guard can be watching these nodes; every session node still linked is
+        // owned by the list alone (unlinked nodes belong to the collector and are not
+        // reachable from the list), so each is freed exactly once here. Sentinels live in the
+        // directory's slots and go with its segments, freed by its own `Drop` after this.
         let guard = unsafe { crossbeam_epoch::unprotected() };
+        let Some(head) = self.directory.existing_slot(0, guard) else { return };
         // Relaxed: `&mut self` already orders every earlier access before this one.
-        let mut curr = match self.directory.existing_slot(0, guard) {
-            Some(slot) => slot.load(Ordering::Relaxed, guard),
-            None => return,
-        };
-        while !curr.is_null() {
-            // SAFETY: non-null, linked, owned by the list (see above).
-            let owned = unsafe { curr.with_tag(0).into_owned() };
-            curr = owned.next.load(Ordering::Relaxed, guard);
-            drop(owned);
+        let mut curr = head.sentinel.next.load(Ordering::Relaxed, guard);
+        // SAFETY: non-null nodes reached from the head are linked (see above).
+        while let Some(node) = unsafe { curr.as_ref() } {
+            let next = node.next.load(Ordering::Relaxed, guard);
+            if !node.is_sentinel() {
+                // SAFETY: a linked session node, owned by the list, freed once here; `next`
+                // was read before.
+                drop(unsafe { curr.with_tag(0).into_owned() });
+            }
+            curr = next;
         }
     }
 }
@@ -513,6 +567,44 @@ mod tests {
         assert_eq!(store.sweep(1000), ids.len());
         assert_eq!((store.len(), store.bucket_count()), (0, buckets));
         assert!(sessions(&store).is_empty());
+        assert_well_formed(&store);
+    }
+
+    #[test]
+    fn a_bucket_whose_claimant_stalls_is_walked_from_its_parent() {
+        // A thread claimed bucket 4's slot and stalled before linking its sentinel. Nothing
+        // waits for it: bucket 4 and every bucket split from it start from bucket 0's
+        // sentinel, and bucket 4 is also the start of one of the sweep's lanes.
+        let store = store(10);
+        let guard = store.pin();
+        assert!(store.directory.slot(4, &guard).claim());
+        let ids: Vec<_> = (0..3000).map(SessionId::fixed).collect();
+        for (n, id) in ids.iter().enumerate() {
+            store.insert(*id, UserId(n as u64), 0).unwrap();
+        }
+        assert!(store.bucket_count() >= 512, "it grew past the stalled bucket");
+        assert!(store.directory.slot(4, &guard).linked().is_none(), "still stalled");
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(store.touch(id, 5), Some(UserId(n as u64)), "lost: {id}");
+        }
+        assert_well_formed(&store);
+        assert_eq!(sessions(&store).len(), ids.len(), "every session is reachable from the head");
+        assert_eq!(store.sweep(6), 0, "all touched at 5");
+        assert_eq!(store.sweep(1000), ids.len());
+        assert_eq!((store.len(), sessions(&store).len()), (0, 0));
+        drop(guard);
+    }
+
+    #[test]
+    fn the_sweep_counts_each_removal_once_across_its_lanes() {
+        let store = store(10);
+        for n in 0..5000u64 {
+            store.insert(SessionId::fixed(n), UserId(n), n % 2 * 100).unwrap();
+        }
+        assert!(store.bucket_count() >= SWEEP_LANES, "every lane has a range");
+        assert_eq!(store.sweep(105), 2500, "the ones idle since 0 expired");
+        assert_eq!(store.len(), 2500);
+        assert_eq!(sessions(&store).len(), 2500, "each swept node was unlinked");
         assert_well_formed(&store);
     }
 
