@@ -124,12 +124,14 @@ println!("calibration: {} cores", std::thread::available_parallelism().map_or(0,
 //    list is sorted by bucket first, and this holds for every table size at once: when the table
 //    doubles from `n` to `2n` buckets, bucket `b + n` is exactly the second half of bucket `b`.
 // 2. **A sentinel node per bucket**, a node that holds no session and is never removed, sitting
-//    where its bucket begins. The **directory** keeps one pointer per bucket to its sentinel, so
-//    an operation hashes the id, jumps to the sentinel, and walks only the few nodes of its bucket.
+//    where its bucket begins. The sentinels live in the **directory** itself, one 64-byte slot (one
+//    cache line) per bucket, so an operation hashes the id, jumps to its bucket's slot, and walks
+//    only the few nodes of its bucket.
 // 3. **Doubling is one CAS** on the bucket count. Nothing moves. A new bucket gets its sentinel
-//    *lazily*: the first operation that needs bucket `b + n` inserts a sentinel into the list by
-//    CAS, starting from bucket `b`'s sentinel, exactly like inserting a session, then CASes its
-//    address into the directory.
+//    *lazily*: the first operation that needs bucket `b + n` claims its slot (one CAS), links the
+//    slot's sentinel into the list by CAS, starting from bucket `b`'s sentinel, exactly like
+//    inserting a session, then marks the slot linked. An operation that finds the slot claimed but
+//    not yet linked does not wait: it starts from bucket `b`'s sentinel instead.
 //
 // Sessions with hashes 4, 6, 1, 3 and 7 (three bits shown; `Sb` is bucket `b`'s sentinel; key order
 // is reversed-bit order 0, 4, 2, 6, 1, 5, 3, 7):
@@ -156,16 +158,16 @@ println!("calibration: {} cores", std::thread::available_parallelism().map_or(0,
 // summed when needed: a single shared counter would be the one line every insert writes), and the
 // table doubles when it holds more than 4 sessions per bucket on average.
 //
-// **What it costs.** A lookup reads the directory slot, the sentinel and one to four session
-// nodes, each a separate allocation: three to six cache misses at a million sessions, where a
-// `HashMap` probe takes one or two. Each bucket adds a 48-byte sentinel (once used) and an 8-byte
-// directory slot. A
-// doubling costs one CAS; each new bucket's sentinel is paid for, once, by the first operation that
-// needs it. No operation ever waits for a resize.
+// **What it costs.** A lookup reads its bucket's slot (the sentinel is in it) and one to four
+// session nodes, each a separate allocation: two to five cache misses at a million sessions, where
+// a `HashMap` probe takes one or two. Each bucket costs a 64-byte directory slot, allocated a
+// segment at a time as the table doubles. A doubling costs one CAS; each new bucket's sentinel is
+// linked, once, by the first operation that needs it. No operation ever waits for a resize.
 //
 // **Where it still breaks.** The directory never shrinks: after a mass expiry the sentinels stay,
-// and a sweep still walks them. A sweep is one long pointer chase through the whole list, several
-// times slower than scanning a flat table. And the model checker had to prove the growth correct:
+// and a sweep still walks them. A sweep is a pointer chase through the whole list (it follows 8
+// parts of the list in turn, so 8 cache misses are in flight at once), still many times slower
+// than scanning a flat table. And the model checker had to prove the growth correct:
 // a version that links a new bucket's sentinel with a plain store instead of a CAS loses a session
 // that a concurrent login had just linked there; loom finds that interleaving
 // (`loom-tests/lockfree.rs`, `blind_sentinel_is_caught_by_grow_init_race`).
@@ -193,8 +195,8 @@ println!("sentinels and directory: {bytes} bytes, {:.1} per session", bytes as f
 // The shape, asserted in the cell: 16 buckets empty, doubling whenever sessions exceed 4 per
 // bucket, so 32768 buckets at 100k sessions. (With one thread this is exact; with several, when
 // a doubling happens depends on when each thread's check runs: the load is checked every 32
-// inserts.) The overhead is below 32768 × (48 + 8) bytes because a bucket's sentinel is only
-// created when an operation first needs that bucket.
+// inserts.) The overhead is the directory: 32768 slots of 64 bytes, about 2 MB, or about 21 bytes
+// per session; the sentinels cost nothing more, because they live in their slots.
 
 // %% [markdown]
 // ## Try this
