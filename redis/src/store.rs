@@ -31,8 +31,8 @@
 //! the net removed leaves its index entry until the next sweep drops it.
 //!
 //! **Cost.** One network round trip per operation; a sweep costs one script call per
-//! partition plus one per [`RedisOptions::sweep_batch`] expired sessions, whatever the number of live ones;
-//! `len` one `ZCARD` per partition, pipelined. See the lesson for the measured ratios.
+//! partition plus one per [`RedisOptions::sweep_batch`] expired sessions, whatever the number
+//! of live ones; `len` one `ZCARD` per partition, pipelined. See the lesson for the measured ratios.
 //!
 //! **Where it breaks.** The server (or, in a cluster, the master owning a partition) is a
 //! single point of failure: while it is down every call on it returns a [`RedisStoreError`].
@@ -44,12 +44,12 @@
 //! **Foreign data.** A key of this store's layout that this store did not write (not a hash,
 //! no 20-digit `last`) makes touch and remove fail with [`RedisStoreError::Corrupt`] for that
 //! one session. A sweep never fails for foreign data, so one bad key never stops expiry. It
-//! trusts the index: an expired entry whose member has a session id's shape has its key
-//! deleted, whatever the key holds (counted as removed). An entry whose member is not
-//! id-shaped is dropped from the index, its key left alone, and counted
-//! ([`SweepReport::foreign`], [`RedisStore::foreign_seen`]); so is an entry at the threshold's
-//! exact score (ticks above 2^53 only) whose key is not a session. Index members are read inside the scripts, as bytes: no key or member
-//! has to be UTF-8.
+//! trusts the index: an expired entry whose member has a session id's length (36 bytes) has its
+//! key deleted, whatever the key holds (counted as removed). An entry whose member has another
+//! length is dropped from the index, its key left alone, and counted ([`SweepReport::foreign`],
+//! [`RedisStore::foreign_seen`]); so is an entry at the threshold's exact score (ticks above
+//! 2^53 only) whose key is not a session. Index members are read inside the scripts, as bytes:
+//! no key or member has to be UTF-8.
 
 use crate::connection::{Connection, Connections, PoolOptions};
 use crate::error::RedisStoreError;
@@ -130,7 +130,7 @@ impl RedisOptions {
 pub struct SweepReport {
     /// Sessions it removed (what [`FallibleSessionStore::try_sweep`] returns).
     pub removed: usize,
-    /// Index entries this store did not write (a member that is not id-shaped, or, at the
+    /// Index entries this store did not write (a member that is not 36 bytes long, or, at the
     /// threshold's exact score, a key that is not a session): dropped from the index, the key
     /// left alone.
     pub foreign: usize,

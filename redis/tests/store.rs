@@ -173,7 +173,8 @@ fn above_two_to_the_53_the_sweep_rechecks_the_threshold_score_exactly() {
             store.try_insert(*id, UserId(n as u64), tick).unwrap().unwrap();
         }
     }
-    // An id-shaped entry at the threshold's score whose key is not a session: read, so foreign.
+    // An entry of an id's length at the threshold's score whose key is not a session: read, so
+    // foreign.
     let stranger = SessionId::fixed(300);
     let _: () = raw.set(store.key(&stranger), "not a hash").unwrap();
     let _: () = raw.zadd(store.index_key(&stranger), stranger.to_string(), b as f64).unwrap();
@@ -280,8 +281,9 @@ fn foreign_and_non_utf8_entries_never_stop_a_sweep() {
     let _: () = raw.zadd(&index, "gone", 0).unwrap();
     // A non-UTF-8 key under the prefix that no index names.
     let _: () = raw.set([start.as_bytes(), b"\xff"].concat(), "x").unwrap();
-    // An id-shaped entry, expired by its score, whose key someone overwrote with a string: the
-    // sweep trusts the index (no read per candidate), so it deletes the key as a session.
+    // An entry of an id's length, expired by its score, whose key someone overwrote with a
+    // string: the sweep trusts the index (no read per candidate), so it deletes the key as a
+    // session.
     let overwritten = SessionId::generate();
     let _: () = raw.set(store.key(&overwritten), "not a hash").unwrap();
     let _: () = raw.zadd(store.index_key(&overwritten), overwritten.to_string(), 0).unwrap();

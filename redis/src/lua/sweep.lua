@@ -26,22 +26,22 @@
 -- exact recheck of `last`. That is the cost model: the trusted candidates cost a slot in one
 -- DEL and one ZREMRANGEBYRANK, no command of their own.
 --
--- What "foreign" means here. A trusted entry whose member has the shape of a session id names
--- a key of this store's layout: it is deleted, whatever it holds (the index is the store's own
--- record; a key someone else overwrote under an indexed id goes with its entry, counted as
--- removed). A member that is not id-shaped cannot be this store's: its key, if it exists, is
--- left alone, and it is counted as foreign. At the boundary every candidate is read, and a
--- key that is not a session (no hash, no 20-digit `last`) is foreign too, as before.
-local ID_SHAPE = '^' .. string.rep('[0-9a-f]', 8) .. '%-' .. string.rep('[0-9a-f]', 4) .. '%-'
-  .. string.rep('[0-9a-f]', 4) .. '%-' .. string.rep('[0-9a-f]', 4) .. '%-'
-  .. string.rep('[0-9a-f]', 12) .. '$'
+-- What "foreign" means here. A trusted entry whose member is 36 bytes long (a session id's
+-- length) names a key of this store's layout: it is deleted, whatever it holds (the index is
+-- the store's own record; a key someone else overwrote under an indexed id goes with its
+-- entry, counted as removed). A member of any other length cannot be this store's: its key, if
+-- it exists, is left alone, and it is counted as foreign. (Only the length is checked: a full
+-- pattern match of the id's shape cost more than the DEL itself, ~1.7 µs per candidate.) At
+-- the boundary every candidate is read, and a key that is not a session (no hash, no 20-digit
+-- `last`) is foreign too, as before.
+local ID_LEN = 36
 local batch = tonumber(ARGV[5])
 local removed, foreign, kept = 0, 0, 0
 
 local trusted = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, batch)
 local dead_keys = {}
 for _, id in ipairs(trusted) do
-  if string.find(id, ID_SHAPE) then
+  if #id == ID_LEN then
     dead_keys[#dead_keys + 1] = ARGV[6] .. id
   elseif redis.call('EXISTS', ARGV[6] .. id) == 1 then
     foreign = foreign + 1
