@@ -16,9 +16,10 @@
 //!
 //! The **expiry index** holds every session of the partition, scored by its last activity, and
 //! is written in the same script as the session (insert, touch, remove, sweep), so the two never
-//! disagree. A sweep asks the index for the candidates (`ZRANGEBYSCORE -inf <threshold>`), in
-//! bounded batches, and rechecks each one exactly in its script: its cost follows the expired
-//! sessions, not the sessions that exist. `len` is the sum of the indexes' `ZCARD`s.
+//! disagree. A sweep asks the index for the expired entries (`ZRANGEBYSCORE -inf
+//! <threshold>`), in bounded batches, and deletes them in its script, trusting the score (see
+//! `sweep.lua` for why that is exact): its cost follows the expired sessions, not the sessions
+//! that exist. `len` is the sum of the indexes' `ZCARD`s.
 //!
 //! The prefix is the store's namespace: two stores with different prefixes share a server
 //! without seeing each other's sessions, which is how the tests give every run its own store.
@@ -30,10 +31,11 @@
 //! as two exact 10-digit halves, and no tick arithmetic happens on the server at all: the
 //! caller turns "expired at `now`" into one threshold tick (by binary search over the core's
 //! [`is_expired`], which is monotone in `last_active`) before the call. The index's score is
-//! the tick rounded to a double: rounding is monotone, so every session with `last <=
-//! threshold` has a score `<= threshold as f64`, and the exact recheck drops the few extra
-//! candidates that rounding lets in (possible only above 2^53, where Unix milliseconds will not
-//! be for 285,000 years).
+//! the tick rounded to a double. Below 2^53 that is exact, so `score <= threshold` is exactly
+//! "expired". Above, rounding is monotone: a score strictly below the threshold's double is a
+//! tick below the threshold, and only the entries at that double, which may hold ticks on
+//! both sides of it, are read and rechecked in 20 digits (possible only above 2^53, where Unix
+//! milliseconds will not be for 285,000 years).
 
 use sessionlab::activity::is_expired;
 use sessionlab::{SessionId, Tick};
@@ -103,7 +105,7 @@ impl Layout {
 
 /// A tick as the index scores it: the nearest double, as Redis would parse it.
 pub(crate) fn score(tick: Tick) -> String {
-    #[allow(clippy::cast_precision_loss)] // the recheck in the script is exact
+    #[allow(clippy::cast_precision_loss)] // the sweep rechecks the threshold's own double
     let score = tick as f64;
     format!("{score}")
 }

@@ -12,7 +12,8 @@
 //! removes exactly one gets the user, insert never overwrites, and the index always holds
 //! exactly the partition's sessions, scored by their last activity. A sweep walks each
 //! partition's index up to the expiry threshold in bounded batches, each batch one script that
-//! rechecks and deletes its candidates; a session expired throughout the call scores below the
+//! deletes its candidates (trusting the score, which that script's atomicity makes the truth;
+//! `sweep.lua` gives the argument); a session expired throughout the call scores below the
 //! threshold throughout, so some batch finds it: "a session expired throughout the call is gone
 //! when it returns".
 //!
@@ -30,8 +31,8 @@
 //! the net removed leaves its index entry until the next sweep drops it.
 //!
 //! **Cost.** One network round trip per operation; a sweep costs one script call per
-//! partition plus one per [`SWEEP_BATCH`] expired sessions, whatever the number of live ones;
-//! `len` one `ZCARD` per partition, pipelined. See the lesson for the measured ratios.
+//! partition plus one per [`RedisOptions::sweep_batch`] expired sessions, whatever the number
+//! of live ones; `len` one `ZCARD` per partition, pipelined. See the lesson for the measured ratios.
 //!
 //! **Where it breaks.** The server (or, in a cluster, the master owning a partition) is a
 //! single point of failure: while it is down every call on it returns a [`RedisStoreError`].
@@ -42,10 +43,13 @@
 //!
 //! **Foreign data.** A key of this store's layout that this store did not write (not a hash,
 //! no 20-digit `last`) makes touch and remove fail with [`RedisStoreError::Corrupt`] for that
-//! one session; a sweep drops it from the index, leaves the key alone, and counts it
-//! ([`SweepReport::foreign`], [`RedisStore::foreign_seen`]) rather than failing, so one bad key
-//! never stops expiry. Index members are read inside the scripts, as bytes: no key or member
-//! has to be UTF-8.
+//! one session. A sweep never fails for foreign data, so one bad key never stops expiry. It
+//! trusts the index: an expired entry whose member has a session id's length (36 bytes) has its
+//! key deleted, whatever the key holds (counted as removed). An entry whose member has another
+//! length is dropped from the index, its key left alone, and counted ([`SweepReport::foreign`],
+//! [`RedisStore::foreign_seen`]); so is an entry at the threshold's exact score (ticks above
+//! 2^53 only) whose key is not a session. Index members are read inside the scripts, as bytes:
+//! no key or member has to be UTF-8.
 
 use crate::connection::{Connection, Connections, PoolOptions};
 use crate::error::RedisStoreError;
@@ -60,9 +64,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Candidates per sweep script call. A script holds the whole server while it runs (Redis runs
-/// one command at a time) and costs a few µs per candidate, so a batch stalls every other
-/// client for about a millisecond at most.
-pub const SWEEP_BATCH: usize = 256;
+/// one command at a time); a trusted candidate costs well under a µs of server time (a slot in
+/// one `DEL` and one `ZREMRANGEBYRANK`), so a full batch stalls every other client for about a
+/// millisecond at most.
+pub const SWEEP_BATCH: usize = 1024;
+
+/// The largest [`RedisOptions::sweep_batch`]: a batch's keys go to `DEL` as one Lua `unpack`,
+/// which Redis's Lua refuses above about 8,000 values.
+pub const MAX_SWEEP_BATCH: usize = 4096;
 
 /// Above this the safety-net TTL is left off: a key that outlives a decade needs no net, and
 /// `PEXPIRE` refuses values whose deadline overflows.
@@ -87,11 +96,14 @@ pub struct RedisOptions {
     /// How long a call waits on a read or write of its connection before it fails (zero: no
     /// limit).
     pub io_timeout: Duration,
+    /// Candidates per sweep script call ([`SWEEP_BATCH`] by default, 1 to
+    /// [`MAX_SWEEP_BATCH`]): how long one sweep script may hold the server.
+    pub sweep_batch: usize,
 }
 
 impl Default for RedisOptions {
     /// The default prefix and partitions, a one-hour safety margin, 16 connections, 2 s to
-    /// connect, 5 s per read or write.
+    /// connect, 5 s per read or write, [`SWEEP_BATCH`] candidates per sweep call.
     fn default() -> Self {
         Self {
             prefix: DEFAULT_PREFIX.to_owned(),
@@ -100,6 +112,7 @@ impl Default for RedisOptions {
             pool_size: 16,
             connect_timeout: Duration::from_secs(2),
             io_timeout: Duration::from_secs(5),
+            sweep_batch: SWEEP_BATCH,
         }
     }
 }
@@ -117,8 +130,9 @@ impl RedisOptions {
 pub struct SweepReport {
     /// Sessions it removed (what [`FallibleSessionStore::try_sweep`] returns).
     pub removed: usize,
-    /// Index entries whose key held something this store did not write: dropped from the
-    /// index, the key left alone.
+    /// Index entries this store did not write (a member that is not 36 bytes long, or, at the
+    /// threshold's exact score, a key that is not a session): dropped from the index, the key
+    /// left alone.
     pub foreign: usize,
 }
 
@@ -134,6 +148,8 @@ pub struct RedisStore {
     safety_net_ms: String,
     /// Foreign entries the sweeps of this store have met.
     foreign: AtomicU64,
+    /// Candidates per sweep script call.
+    sweep_batch: usize,
 }
 
 impl RedisStore {
@@ -158,6 +174,12 @@ impl RedisStore {
                 options.prefix
             ))
         })?;
+        if !(1..=MAX_SWEEP_BATCH).contains(&options.sweep_batch) {
+            return Err(RedisStoreError::Options(format!(
+                "a sweep batch of {} candidates: it must be 1 to {MAX_SWEEP_BATCH}",
+                options.sweep_batch
+            )));
+        }
         let connections = Connections::open(
             url,
             &PoolOptions {
@@ -181,6 +203,7 @@ impl RedisStore {
             ttl: config.ttl,
             safety_net_ms: safety_net_ms.to_string(),
             foreign: AtomicU64::new(0),
+            sweep_batch: options.sweep_batch,
         };
         store.ping()?;
         Ok(store)
@@ -236,10 +259,10 @@ impl RedisStore {
                     .clear
                     .key(self.layout.index_key(partition))
                     .arg(self.layout.session_key_start(partition))
-                    .arg(SWEEP_BATCH)
+                    .arg(self.sweep_batch)
                     .invoke(connection.get())?;
                 deleted += count;
-                if examined < SWEEP_BATCH {
+                if examined < self.sweep_batch {
                     break;
                 }
             }
@@ -372,17 +395,19 @@ impl RedisStore {
     ///
     /// Each round sends one batch script per partition that still has candidates, all in one
     /// pipeline (one round trip; on a cluster, one per master): a sweep with nothing expired
-    /// costs one round trip, whatever the number of sessions.
+    /// costs one round trip, whatever the number of sessions. Inside a batch the index score
+    /// is trusted (`sweep.lua` says why that is exact): an expired session costs a slot in one
+    /// `DEL` and one `ZREMRANGEBYRANK`, and only the entries scored exactly at the threshold's
+    /// double (ticks above 2^53) are read and rechecked.
     pub fn sweep_report(&self, now: Tick) -> Result<SweepReport, RedisStoreError> {
         let Some(threshold) = expiry_threshold(self.ttl, now) else {
             return Ok(SweepReport::default()); // nothing can be expired yet
         };
-        let (max_score, threshold) = (score(threshold), encode_tick(threshold));
+        let bounds = SweepBounds::new(threshold);
         let mut connection = self.connection()?;
         let mut report = SweepReport::default();
-        // Per partition still to sweep: candidates kept so far (not expired, their score
-        // rounding to the threshold's). They stay at the head of the range: later batches
-        // skip past them.
+        // Per partition still to sweep: boundary entries kept so far (not expired, their score
+        // the threshold's). Later batches skip past them.
         let mut pending: Vec<(u16, usize)> =
             (0..self.layout.partitions()).map(|partition| (partition, 0)).collect();
         while !pending.is_empty() {
@@ -395,16 +420,17 @@ impl RedisStore {
                             .arg(self.scripts.sweep.get_hash())
                             .arg(1)
                             .arg(self.layout.index_key(partition))
-                            .arg(&threshold)
-                            .arg(&max_score)
+                            .arg(&bounds.threshold)
+                            .arg(&bounds.trusted)
+                            .arg(&bounds.boundary)
                             .arg(kept)
-                            .arg(SWEEP_BATCH)
+                            .arg(self.sweep_batch)
                             .arg(self.layout.session_key_start(partition));
                         command
                     })
                     .collect::<Vec<Cmd>>()
             };
-            let answers: Vec<(usize, usize, usize, usize)> = match connection.batch(batch()) {
+            let answers: Vec<(usize, usize, usize, u8)> = match connection.batch(batch()) {
                 Err(error)
                     if error.kind()
                         == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
@@ -418,12 +444,12 @@ impl RedisStore {
                 other => other?,
             };
             let mut next = Vec::new();
-            for (&(partition, kept), (removed, examined, kept_now, foreign)) in
+            for (&(partition, kept), (removed, foreign, kept_now, more)) in
                 pending.iter().zip(answers)
             {
                 report.removed += removed;
                 report.foreign += foreign;
-                if examined >= SWEEP_BATCH {
+                if more == 1 {
                     next.push((partition, kept + kept_now));
                 }
             }
@@ -431,6 +457,30 @@ impl RedisStore {
         }
         self.foreign.fetch_add(report.foreign as u64, Ordering::Relaxed);
         Ok(report)
+    }
+}
+
+/// The score bounds of one sweep, as `sweep.lua` takes them.
+struct SweepBounds {
+    /// The threshold tick, padded: the exact recheck at the boundary compares with it.
+    threshold: String,
+    /// `ZRANGEBYSCORE`'s max for the entries that are expired by their score alone.
+    trusted: String,
+    /// The score whose entries are rechecked exactly; empty when there are none to recheck.
+    boundary: String,
+}
+
+impl SweepBounds {
+    /// Below 2^53 every tick is its own double, so "score <= threshold" is exact and there is
+    /// no boundary. Above, several ticks round to the threshold's double: only the scores
+    /// strictly below it are trusted (rounding is monotone, so a score below the threshold's
+    /// means a tick below the threshold), and the entries at it are read.
+    fn new(threshold: Tick) -> Self {
+        const EXACT_BELOW: Tick = 1 << 53;
+        let at = score(threshold);
+        let (trusted, boundary) =
+            if threshold < EXACT_BELOW { (at, String::new()) } else { (format!("({at}"), at) };
+        Self { threshold: encode_tick(threshold), trusted, boundary }
     }
 }
 

@@ -368,6 +368,21 @@ impl RedisCluster {
     pub fn masters(&mut self) -> &mut [RedisServer] {
         &mut self.masters
     }
+
+    /// The index (in [`masters`](Self::masters)) of the master that owns `key`'s hash slot:
+    /// the one that answers a command on it instead of redirecting (`MOVED`). `None` if no
+    /// master answers (one is down, or the slot is unassigned).
+    pub fn owner_of(&self, key: &str) -> Option<usize> {
+        self.masters.iter().position(|master| {
+            redis::Client::open(master.url())
+                .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(1)))
+                .and_then(|mut connection| {
+                    connection.set_read_timeout(Some(Duration::from_secs(2)))?;
+                    redis::cmd("EXISTS").arg(key).query::<i64>(&mut connection)
+                })
+                .is_ok()
+        })
+    }
 }
 
 /// Whether a server answers `PING` on `port` within a short time.

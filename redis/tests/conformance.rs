@@ -26,7 +26,8 @@ fn conformance_suite_on_a_cluster() {
 }
 
 fn conformance_on(url: &str, label: &str) {
-    let make = |config: &Config| common::scoped(url, "conformance", config);
+    let stores = common::Scoped::new(url);
+    let make = |config: &Config| stores.store("conformance", config);
     let results = conformance::run_all(&make);
     assert!(!results.is_empty(), "the suite ran no check");
     let mut failed = Vec::new();
@@ -91,8 +92,9 @@ fn random_concurrent_histories_are_linearizable_on_a_cluster() {
 }
 
 fn histories_on(url: &str) {
+    let stores = common::Scoped::new(url);
     for round in 0..ROUNDS {
-        let recorder = Recorder::new(common::scoped(url, "linearizability", &Config::new(TTL)));
+        let recorder = Recorder::new(stores.store("linearizability", &Config::new(TTL)));
         let logs: Vec<_> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..THREADS)
                 .map(|thread| {

@@ -168,16 +168,7 @@ fn a_killed_cluster_master_gives_typed_errors_and_its_restart_resumes_service() 
     // The master that owns the first session's partition: the one that answers for its key
     // instead of redirecting (MOVED).
     let key = store.key(&users[0].0);
-    let owner = cluster
-        .masters()
-        .iter()
-        .position(|master| {
-            redis::Client::open(master.url())
-                .and_then(|client| client.get_connection())
-                .and_then(|mut c| redis::cmd("EXISTS").arg(&key).query::<i64>(&mut c))
-                .is_ok()
-        })
-        .expect("some master owns the key");
+    let owner = cluster.owner_of(&key).expect("some master owns the key");
     cluster.masters()[owner].kill();
 
     // While it is down: every call answers correctly or fails with a connection error, within

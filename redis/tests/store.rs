@@ -1,13 +1,15 @@
 //! What is particular to the Redis store: key layout and the expiry index, the safety-net TTL,
-//! prefixes as namespaces, exact ticks beyond 2^53, typed and redacted errors for foreign data,
-//! sweeps that foreign data never stops, and two stores (two "web servers") sharing one server. The general semantics are the conformance suite's
+//! prefixes as namespaces, exact ticks beyond 2^53 (and the sweep's exact recheck there), typed
+//! and redacted errors for foreign data, sweeps that foreign data never stops, and two stores
+//! (two "web servers") sharing one server. The general semantics are the conformance suite's
 //! (`conformance.rs`).
 
 mod common;
 
 use redis::Commands;
+use sessionlab::activity::is_expired;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, UserId};
-use sessionlab_redis::{RedisOptions, RedisStore, RedisStoreError, SWEEP_BATCH};
+use sessionlab_redis::{MAX_SWEEP_BATCH, RedisOptions, RedisStore, RedisStoreError, SWEEP_BATCH};
 use std::time::Duration;
 
 fn raw(url: &str) -> redis::Connection {
@@ -49,9 +51,13 @@ fn a_session_is_one_hash_indexed_by_its_last_activity() {
 #[test]
 fn a_sweep_takes_every_expired_session_in_batches_and_keeps_the_live() {
     let url = require_redis!("a_sweep_takes_every_expired_session_in_batches_and_keeps_the_live");
-    let store = common::store(&url, "batches", &Config::new(100));
+    // A small batch, so that every partition needs several (the default is SWEEP_BATCH).
+    let batch = 8;
+    assert!(batch < SWEEP_BATCH);
+    let options = RedisOptions { sweep_batch: batch, ..common::options("batches") };
+    let store = RedisStore::connect_with(&url, &Config::new(100), options).unwrap();
     // More expired sessions in every partition than one batch holds.
-    let expired = u64::from(store.partitions()) * SWEEP_BATCH as u64 * 2;
+    let expired = u64::from(store.partitions()) * batch as u64 * 2;
     for n in 0..expired {
         store.try_insert(SessionId::fixed(n), UserId(n), 0).unwrap().unwrap();
     }
@@ -150,6 +156,54 @@ fn two_stores_on_one_prefix_share_sessions() {
 }
 
 #[test]
+fn above_two_to_the_53_the_sweep_rechecks_the_threshold_score_exactly() {
+    // At 2^60 a double holds every 256th integer: B and B + 1 share a score. The sweep trusts
+    // the scores strictly below the threshold's and reads the entries at it, in batches that
+    // skip past the ones they keep.
+    let url = require_redis!("above_two_to_the_53_the_sweep_rechecks_the_threshold_score_exactly");
+    let (b, ttl) = (1u64 << 60, 10);
+    assert!(is_expired(b, ttl, b + ttl) && !is_expired(b + 1, ttl, b + ttl));
+    let options = RedisOptions { partitions: 1, sweep_batch: 4, ..common::options("boundary") };
+    let store = RedisStore::connect_with(&url, &Config::new(ttl), options).unwrap();
+    let mut raw = raw(&url);
+    let ids = |from: u64| (from..from + 10).map(SessionId::fixed).collect::<Vec<_>>();
+    let (below, at, after) = (ids(0), ids(100), ids(200));
+    for (group, tick) in [(&below, b - 1_000), (&at, b), (&after, b + 1)] {
+        for (n, id) in group.iter().enumerate() {
+            store.try_insert(*id, UserId(n as u64), tick).unwrap().unwrap();
+        }
+    }
+    // An entry of an id's length at the threshold's score whose key is not a session: read, so
+    // foreign.
+    let stranger = SessionId::fixed(300);
+    let _: () = raw.set(store.key(&stranger), "not a hash").unwrap();
+    let _: () = raw.zadd(store.index_key(&stranger), stranger.to_string(), b as f64).unwrap();
+    let report = store.sweep_report(b + ttl).unwrap();
+    assert_eq!(report.removed, 20, "the 10 below and the 10 at the threshold");
+    assert_eq!(report.foreign, 1);
+    for id in &after {
+        assert!(store.try_touch(id, b + 2).unwrap().is_some(), "b + 1 is not expired at b + ttl");
+    }
+    assert_eq!(store.try_len().unwrap(), 10);
+    let exists: i64 = raw.exists(store.key(&stranger)).unwrap();
+    assert_eq!(exists, 1, "a foreign key is left alone");
+    let _: () = raw.del(store.key(&stranger)).unwrap();
+    assert_eq!(store.try_sweep(b + 2 + ttl).unwrap(), 10);
+    assert_eq!(store.try_len().unwrap(), 0);
+}
+
+#[test]
+fn a_sweep_batch_out_of_range_is_refused() {
+    for sweep_batch in [0, MAX_SWEEP_BATCH + 1] {
+        let options = RedisOptions { sweep_batch, ..RedisOptions::default() };
+        assert!(matches!(
+            RedisStore::connect_with("redis://127.0.0.1:1/", &Config::default(), options),
+            Err(RedisStoreError::Options(_))
+        ));
+    }
+}
+
+#[test]
 fn ticks_beyond_two_to_the_53_stay_exact() {
     // Lua counts in doubles; 2^53 + 1 is the first integer a double cannot hold.
     let url = require_redis!("ticks_beyond_two_to_the_53_stay_exact");
@@ -227,8 +281,16 @@ fn foreign_and_non_utf8_entries_never_stop_a_sweep() {
     let _: () = raw.zadd(&index, "gone", 0).unwrap();
     // A non-UTF-8 key under the prefix that no index names.
     let _: () = raw.set([start.as_bytes(), b"\xff"].concat(), "x").unwrap();
+    // An entry of an id's length, expired by its score, whose key someone overwrote with a
+    // string: the sweep trusts the index (no read per candidate), so it deletes the key as a
+    // session.
+    let overwritten = SessionId::generate();
+    let _: () = raw.set(store.key(&overwritten), "not a hash").unwrap();
+    let _: () = raw.zadd(store.index_key(&overwritten), overwritten.to_string(), 0).unwrap();
     let report = store.sweep_report(50).expect("a sweep is never stopped by foreign data");
-    assert_eq!(report.removed, 1);
+    assert_eq!(report.removed, 2, "the expired session and the overwritten key");
+    let exists: i64 = raw.exists(store.key(&overwritten)).unwrap();
+    assert_eq!(exists, 0);
     assert_eq!(report.foreign, 2);
     assert_eq!(store.foreign_seen(), 2);
     assert_eq!(store.try_touch(&expired, 50).unwrap(), None);

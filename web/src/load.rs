@@ -26,7 +26,6 @@ use crate::client::Client;
 use hdrhistogram::Histogram;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -114,24 +113,6 @@ impl LoadReport {
         }
     }
 
-    fn merge(&mut self, other: &Self) {
-        self.requests += other.requests;
-        self.flows += other.flows;
-        // Both histograms have the same bounds, so adding cannot fail.
-        let _ = self.latency.add(&other.latency);
-        self.lost += other.lost;
-        self.resurrected += other.resurrected;
-        self.wrongly_expired += other.wrongly_expired;
-        self.wrong_user += other.wrong_user;
-        self.unexpected += other.unexpected;
-        self.transport_errors += other.transport_errors;
-        if self.first_transport_error.is_none() {
-            self.first_transport_error.clone_from(&other.first_transport_error);
-        }
-        self.timed_out |= other.timed_out;
-        self.client_cpu = self.client_cpu.zip(other.client_cpu).map(|(a, b)| a + b);
-    }
-
     /// Requests per second over the run.
     pub fn throughput(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
@@ -152,6 +133,30 @@ impl LoadReport {
             + self.unexpected
             + self.transport_errors
             == 0
+    }
+}
+
+impl Tally for LoadReport {
+    fn merge(&mut self, other: &Self) {
+        self.requests += other.requests;
+        self.flows += other.flows;
+        // Both histograms have the same bounds, so adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+        self.lost += other.lost;
+        self.resurrected += other.resurrected;
+        self.wrongly_expired += other.wrongly_expired;
+        self.wrong_user += other.wrong_user;
+        self.unexpected += other.unexpected;
+        self.transport_errors += other.transport_errors;
+        if self.first_transport_error.is_none() {
+            self.first_transport_error.clone_from(&other.first_transport_error);
+        }
+        self.timed_out |= other.timed_out;
+        self.client_cpu = self.client_cpu.zip(other.client_cpu).map(|(a, b)| a + b);
+    }
+
+    fn thread_panicked(&mut self) {
+        self.unexpected += 1;
     }
 }
 
@@ -188,33 +193,44 @@ pub fn run(addr: SocketAddr, config: &LoadConfig) -> Result<LoadReport, LoadErro
     // One connection up front, so that "nothing listens" is an error and not a report full
     // of transport errors.
     drop(Client::connect(addr, config.io_timeout).map_err(LoadError::Connect)?);
-    let budget = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
+    let (budget, stop) = (AtomicU64::new(0), AtomicBool::new(false));
     let started = Instant::now();
     let deadline = started + config.max_time;
-    let threads = config.threads.clamp(1, 256);
-    let mut report = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|thread| {
-                let (budget, stop) = (Arc::clone(&budget), Arc::clone(&stop));
-                s.spawn(move || {
-                    let mut worker =
-                        Worker { addr, config, thread, budget: &budget, stop: &stop, deadline };
-                    worker.run()
-                })
-            })
-            .collect();
-        let mut total = LoadReport::new();
-        for worker in workers {
-            match worker.join() {
-                Ok(report) => total.merge(&report),
-                Err(_) => total.unexpected += 1,
-            }
-        }
-        total
+    let mut report = on_threads(config.threads, LoadReport::new(), |thread| {
+        Worker { addr, config, thread, budget: &budget, stop: &stop, deadline }.run()
     });
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// What the client threads' reports of a run have in common (this module's and
+/// [`spread`](crate::spread)'s): they add up, and a thread that panicked is counted.
+pub(crate) trait Tally: Send {
+    /// Adds `other`'s counts to these.
+    fn merge(&mut self, other: &Self);
+    /// Counts a client thread that panicked (its report is lost) as one unexpected answer.
+    fn thread_panicked(&mut self);
+}
+
+/// Runs `work(thread)` on `threads` client threads (1 to 256) at once and adds their reports
+/// to `total`.
+pub(crate) fn on_threads<R: Tally>(
+    threads: usize,
+    mut total: R,
+    work: impl Fn(usize) -> R + Sync,
+) -> R {
+    std::thread::scope(|s| {
+        let work = &work;
+        let workers: Vec<_> =
+            (0..threads.clamp(1, 256)).map(|thread| s.spawn(move || work(thread))).collect();
+        for worker in workers {
+            match worker.join() {
+                Ok(report) => total.merge(&report),
+                Err(_) => total.thread_panicked(),
+            }
+        }
+        total
+    })
 }
 
 struct Worker<'a> {
@@ -237,7 +253,7 @@ enum Step {
 }
 
 impl Worker<'_> {
-    fn run(&mut self) -> LoadReport {
+    fn run(mut self) -> LoadReport {
         let cpu_at_start = crate::cpu::this_thread();
         let mut report = self.flows();
         report.client_cpu = cpu_at_start

@@ -9,12 +9,14 @@ use sessionlab_web::client::Client;
 use sessionlab_web::load::{self, LoadConfig, LoadReport};
 use sessionlab_web::remote::{self, RedisSetup, StoreChoice};
 use sessionlab_web::server::{self, RunningServer, ServeConfig};
+use sessionlab_web::spread;
 use sessionlab_web::supervise::{LISTENING, ServerChild, ServerFate};
 use sessionlab_web::{connections, tls};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -110,9 +112,11 @@ struct LoadArgs {
     /// Stores to load, comma-separated, or "all" or "correct".
     #[arg(long, default_value = "all")]
     store: String,
-    /// Load a server that is already running here instead (loopback only).
-    #[arg(long, conflicts_with = "store")]
-    target: Option<SocketAddr>,
+    /// Load a server that is already running here instead (loopback only). Repeat it (or give
+    /// a comma-separated list) to spread every flow over several servers that share one store,
+    /// e.g. three `serve --store redis` processes: each request of a flow goes to the next.
+    #[arg(long, conflicts_with = "store", value_delimiter = ',')]
+    target: Vec<SocketAddr>,
     /// Client threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -287,8 +291,11 @@ fn run_load(args: &LoadArgs) -> ExitCode {
         config.touches,
         format_duration(config.ttl)
     );
+    if args.target.len() > 1 {
+        return run_spread(&args.target, &config);
+    }
     print_header();
-    if let Some(target) = args.target {
+    if let Some(&target) = args.target.first() {
         return match load::run(target, &config) {
             Ok(report) => {
                 // Not our child: we cannot see how it ended, only whether it still answers.
@@ -383,6 +390,20 @@ fn run_load(args: &LoadArgs) -> ExitCode {
         );
     }
     if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// `load --target A --target B ...`: every flow spread over servers that share one store.
+fn run_spread(targets: &[SocketAddr], config: &LoadConfig) -> ExitCode {
+    let names: Vec<String> = targets.iter().map(SocketAddr::to_string).collect();
+    println!("spread over {} servers: {}", targets.len(), names.join(", "));
+    let (epoch, progress) = (AtomicU64::new(0), AtomicU64::new(0));
+    match spread::run(targets, config, &epoch, &progress) {
+        Ok(report) => {
+            print!("{report}");
+            if report.is_correct() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(error) => fail(&error.to_string()),
+    }
 }
 
 /// Starts the server `command` for `kind`, loads it, and says how it went: the row, the

@@ -13,13 +13,17 @@
 //!   said they could not answer, which is the right answer during an outage.
 //! - **An outage that loses the store's data** (a restarted Redis without persistence): the
 //!   caller bumps `epoch` when it starts one; a flow that began in an earlier epoch and then
-//!   finds its session gone counts as `lost_in_outage`, not as a wrong answer.
+//!   finds its session gone counts as `lost_in_outage`, not as a wrong answer. Where an outage
+//!   can lose only some sessions (a cluster master restarted empty loses its slots' sessions,
+//!   no others), [`run_judged`] takes the caller's word for which: any other session that
+//!   vanishes is still a wrong answer.
 //!
 //! Bounds: loopback targets only, `requests` and `max_time`, `io_timeout` per request.
 
 use crate::answers;
 use crate::client::Client;
-use crate::load::{LoadConfig, LoadError};
+use crate::load::{LoadConfig, LoadError, Tally, on_threads};
+use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,7 +70,7 @@ pub struct SpreadReport {
     pub first_wrong: Option<String>,
 }
 
-impl SpreadReport {
+impl Tally for SpreadReport {
     fn merge(&mut self, other: &Self) {
         self.requests += other.requests;
         for (total, count) in self.per_target.iter_mut().zip(&other.per_target) {
@@ -88,6 +92,12 @@ impl SpreadReport {
         }
     }
 
+    fn thread_panicked(&mut self) {
+        self.unexpected += 1;
+    }
+}
+
+impl SpreadReport {
     /// Whether no answer was wrong: nothing lost, resurrected, wrongly expired, mixed up,
     /// shown by number or unexpected. (Refused connections, interrupted requests, 503s and
     /// outage losses are what faults rightly cause.)
@@ -104,12 +114,27 @@ impl SpreadReport {
 
 /// Runs `config.threads` client threads of flows spread over `targets`. `epoch` is bumped by
 /// the caller when an outage that may lose data begins; `progress` counts answered requests as
-/// they come (for a caller that injects faults mid-run).
+/// they come (for a caller that injects faults mid-run). An outage may lose any session: see
+/// [`run_judged`] for one that may lose only some.
 pub fn run(
     targets: &[SocketAddr],
     config: &LoadConfig,
     epoch: &AtomicU64,
     progress: &AtomicU64,
+) -> Result<SpreadReport, LoadError> {
+    run_judged(targets, config, epoch, progress, &|_| true)
+}
+
+/// [`run`], where an outage may lose only the sessions for which `may_lose(session id)`
+/// holds: a session that vanishes after an outage began counts as `lost_in_outage` only if
+/// `may_lose` says so, and as a wrong answer otherwise. For a cluster master restarted empty,
+/// `may_lose` is "the session's key lives in that master's slots".
+pub fn run_judged(
+    targets: &[SocketAddr],
+    config: &LoadConfig,
+    epoch: &AtomicU64,
+    progress: &AtomicU64,
+    may_lose: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<SpreadReport, LoadError> {
     if let Some(addr) = targets.iter().find(|addr| !addr.ip().is_loopback()) {
         return Err(LoadError::NotLoopback(*addr));
@@ -117,48 +142,74 @@ pub fn run(
     if targets.is_empty() {
         return Err(LoadError::Connect(io::Error::other("no target")));
     }
+    // One connection to each target up front, so that a wrong address is an error and not a
+    // report full of refused connections.
+    for addr in targets {
+        drop(Client::connect(*addr, config.io_timeout).map_err(|error| {
+            LoadError::Connect(io::Error::new(error.kind(), format!("{addr}: {error}")))
+        })?);
+    }
     let started = Instant::now();
     let budget = AtomicU64::new(0);
     let deadline = started + config.max_time;
-    let threads = config.threads.clamp(1, 256);
-    let mut report = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|thread| {
-                let budget = &budget;
-                s.spawn(move || {
-                    let mut worker = Worker {
-                        targets,
-                        clients: targets.iter().map(|_| None).collect(),
-                        dead_until: vec![None; targets.len()],
-                        config,
-                        thread,
-                        budget,
-                        epoch,
-                        progress,
-                        deadline,
-                        next: thread,
-                        report: SpreadReport {
-                            per_target: vec![0; targets.len()],
-                            ..SpreadReport::default()
-                        },
-                    };
-                    worker.flows();
-                    worker.report
-                })
-            })
-            .collect();
-        let mut total =
-            SpreadReport { per_target: vec![0; targets.len()], ..SpreadReport::default() };
-        for worker in workers {
-            match worker.join() {
-                Ok(report) => total.merge(&report),
-                Err(_) => total.unexpected += 1,
-            }
-        }
-        total
+    let empty = || SpreadReport { per_target: vec![0; targets.len()], ..SpreadReport::default() };
+    let mut report = on_threads(config.threads, empty(), |thread| {
+        let mut worker = Worker {
+            targets,
+            clients: targets.iter().map(|_| None).collect(),
+            dead_until: vec![None; targets.len()],
+            config,
+            thread,
+            budget: &budget,
+            epoch,
+            may_lose,
+            progress,
+            deadline,
+            next: thread,
+            report: empty(),
+        };
+        worker.flows();
+        worker.report
     });
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The report as `load --target A --target B ...` prints it: answers per server, then the
+/// judgement, then what the faults caused.
+impl fmt::Display for SpreadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} requests in {:.1} s ({:.0} req/s), answers per server {:?}, {} complete flows",
+            self.requests,
+            self.elapsed.as_secs_f64(),
+            self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9),
+            self.per_target,
+            self.flows
+        )?;
+        writeln!(
+            f,
+            "lost {}, resurrected {}, wrongly expired {}, wrong user {}, shown by number {}, \
+             unexpected {}",
+            self.lost,
+            self.resurrected,
+            self.wrongly_expired,
+            self.wrong_user,
+            self.unnamed,
+            self.unexpected
+        )?;
+        writeln!(
+            f,
+            "faults: {} refused connections (moved to the next server), {} interrupted \
+             requests, {} answers 503, {} sessions lost in an outage",
+            self.refused, self.interrupted, self.unavailable, self.lost_in_outage
+        )?;
+        if let Some(wrong) = &self.first_wrong {
+            writeln!(f, "first wrong answer: {wrong}")?;
+        }
+        Ok(())
+    }
 }
 
 struct Worker<'a> {
@@ -170,6 +221,7 @@ struct Worker<'a> {
     thread: usize,
     budget: &'a AtomicU64,
     epoch: &'a AtomicU64,
+    may_lose: &'a (dyn Fn(&str) -> bool + Sync),
     progress: &'a AtomicU64,
     deadline: Instant,
     /// The target the next request goes to.
@@ -295,7 +347,7 @@ impl Worker<'_> {
                     return;
                 }
                 answers::NOT_LOGGED_IN => {
-                    self.vanished(touch == 0, last_ok, epoch);
+                    self.vanished(&id, touch == 0, last_ok, epoch);
                     return;
                 }
                 _ => {
@@ -323,8 +375,8 @@ impl Worker<'_> {
     }
 
     /// A session answered 401 where it should have been alive.
-    fn vanished(&mut self, first_use: bool, last_ok: Instant, epoch: u64) {
-        if self.epoch.load(Ordering::SeqCst) != epoch {
+    fn vanished(&mut self, id: &str, first_use: bool, last_ok: Instant, epoch: u64) {
+        if self.epoch.load(Ordering::SeqCst) != epoch && (self.may_lose)(id) {
             self.report.lost_in_outage += 1;
         } else if last_ok.elapsed() >= self.config.ttl {
             // idle for a full ttl (a stalled machine): a rightful expiry

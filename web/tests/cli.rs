@@ -7,11 +7,16 @@ use std::time::Duration;
 
 const EXE: &str = env!("CARGO_BIN_EXE_sessionlab-web");
 
+/// `serve --store <store>` on a free loopback port with a one-minute ttl, as a child process.
+fn serve(store: &str) -> ServerChild {
+    let mut command = Command::new(EXE);
+    command.args(["serve", "--store", store, "--addr", "127.0.0.1:0", "--ttl", "1m"]);
+    ServerChild::spawn(command, Duration::from_secs(20)).unwrap()
+}
+
 #[test]
 fn serve_answers_and_stops_cleanly() {
-    let mut command = Command::new(EXE);
-    command.args(["serve", "--store", "sharded", "--addr", "127.0.0.1:0", "--ttl", "1m"]);
-    let child = ServerChild::spawn(command, Duration::from_secs(20)).unwrap();
+    let child = serve("sharded");
     assert!(child.addr().ip().is_loopback());
     let mut client = Client::connect(child.addr(), Duration::from_secs(10)).unwrap();
     let answer = client.post("/login", None, b"user=dora").unwrap();
@@ -96,9 +101,7 @@ fn serve_refuses_a_sweep_interval_that_would_spin() {
 
 #[test]
 fn load_does_not_call_a_target_that_died_ok() {
-    let mut command = Command::new(EXE);
-    command.args(["serve", "--store", "mutex", "--addr", "127.0.0.1:0", "--ttl", "1m"]);
-    let server = ServerChild::spawn(command, Duration::from_secs(20)).unwrap();
+    let server = serve("mutex");
     let target = server.addr().to_string();
     let load = Command::new(EXE)
         .args(["load", "--target", &target, "--ttl", "1m", "--requests", "100000000"])
@@ -114,4 +117,42 @@ fn load_does_not_call_a_target_that_died_ok() {
     assert!(!output.status.success(), "{stdout}");
     let row = stdout.lines().find(|line| line.starts_with(&target)).expect("a row");
     assert!(row.contains("gone") && !row.contains(" ok "), "{row}");
+}
+
+#[test]
+fn load_spread_over_servers_that_do_not_share_a_store_finds_lost_sessions() {
+    // Two in-memory servers each hold their own sessions: a flow whose login went to one and
+    // whose first `me` goes to the other finds no session. The spread load must say so.
+    let servers: Vec<ServerChild> = (0..2).map(|_| serve("sharded")).collect();
+    let targets: Vec<String> = servers.iter().map(|server| server.addr().to_string()).collect();
+    let output = Command::new(EXE)
+        .args(["load", "--target", &targets.join(","), "--ttl", "1m", "--requests", "300"])
+        .args(["--max-time", "60s", "--timeout", "10s"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(stdout.contains(&format!("spread over 2 servers: {}", targets.join(", "))), "{stdout}");
+    let lost: u64 = stdout
+        .split("lost ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no lost count in\n{stdout}"));
+    assert!(lost > 0, "{stdout}");
+    for server in servers {
+        let (fate, stderr) = server.finish(None);
+        assert_eq!(fate, ServerFate::Fine, "{stderr}");
+    }
+}
+
+#[test]
+fn load_refuses_a_spread_target_where_nothing_listens() {
+    let server = serve("sharded");
+    let live = server.addr().to_string();
+    // Port 1 on loopback: nothing listens there.
+    let stderr = refused(&["load", "--target", &live, "--target", "127.0.0.1:1"]);
+    assert!(stderr.contains("127.0.0.1:1") && stderr.contains("cannot connect"), "{stderr}");
+    let (fate, stderr) = server.finish(None);
+    assert_eq!(fate, ServerFate::Fine, "{stderr}");
 }

@@ -3,9 +3,10 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
-use sessionlab::{Config, Occupied, SessionId, SessionStore, Tick, UserId};
+use sessionlab::{Config, SessionId};
 use sessionlab_redis::test_server;
 use sessionlab_redis::{RedisOptions, RedisStore, Unwrapped};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use sessionlab_redis::test_server::URL_VAR;
@@ -45,37 +46,39 @@ pub fn store(url: &str, test: &str, config: &Config) -> RedisStore {
         .unwrap_or_else(|error| panic!("{URL_VAR}={url} is set but unusable: {error}"))
 }
 
-/// The same, adapted for the generic checkers, and deleting its keys when dropped.
-pub fn scoped(url: &str, test: &str, config: &Config) -> Scoped {
-    Scoped(Unwrapped(store(url, test, config)))
+/// The stores a test makes for the generic checkers, and their keys deleted at the end: the
+/// checkers drop each store themselves, so the deleting waits for this guard instead.
+pub struct Scoped {
+    url: String,
+    made: Mutex<Vec<RedisOptions>>,
 }
 
-/// An [`Unwrapped`] Redis store that deletes its keys when dropped. A sweep `SCAN`s the whole
-/// database, not just its prefix, so every key a test leaves behind slows every later sweep
-/// until the safety net removes it.
-pub struct Scoped(pub Unwrapped<RedisStore>);
+impl Scoped {
+    /// Stores on the server at `url`.
+    pub fn new(url: &str) -> Self {
+        Self { url: url.to_owned(), made: Mutex::new(Vec::new()) }
+    }
+
+    /// A store with its own prefix, adapted for the generic checkers.
+    pub fn store(&self, test: &str, config: &Config) -> Unwrapped<RedisStore> {
+        let options = options(test);
+        self.made.lock().expect("not poisoned").push(options.clone());
+        Unwrapped(
+            RedisStore::connect_with(&self.url, config, options)
+                .unwrap_or_else(|error| panic!("{} is unusable: {error}", self.url)),
+        )
+    }
+}
 
 impl Drop for Scoped {
     fn drop(&mut self) {
-        // Best effort: if the server is gone, the safety-net TTL removes the keys instead.
-        let _ = self.0.0.clear();
-    }
-}
-
-impl SessionStore for Scoped {
-    fn insert(&self, id: SessionId, user: UserId, now: Tick) -> Result<(), Occupied> {
-        self.0.insert(id, user, now)
-    }
-    fn touch(&self, id: &SessionId, now: Tick) -> Option<UserId> {
-        self.0.touch(id, now)
-    }
-    fn remove(&self, id: &SessionId) -> Option<UserId> {
-        self.0.remove(id)
-    }
-    fn sweep(&self, now: Tick) -> usize {
-        self.0.sweep(now)
-    }
-    fn len(&self) -> usize {
-        self.0.len()
+        // Best effort: if the server is gone, the safety-net TTL (where the ttl allows one)
+        // removes the keys instead.
+        let made = std::mem::take(self.made.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for options in made {
+            if let Ok(store) = RedisStore::connect_with(&self.url, &Config::new(1), options) {
+                let _ = store.clear();
+            }
+        }
     }
 }
