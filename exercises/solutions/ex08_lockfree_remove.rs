@@ -1,8 +1,9 @@
 //! # Exercise 8 (advanced): the lock-free list's `remove`
 //!
-//! The lab's lock-free store is an array of Harris–Michael sorted lists on crossbeam-epoch
-//! (read `src/stores/lockfree.rs` first: its module docs explain every step). Here it is cut
-//! down to one list, with everything but `remove` written for you.
+//! The lab's lock-free store is one Harris–Michael sorted list on crossbeam-epoch, split into
+//! buckets by sentinel nodes (read `src/stores/lockfree/mod.rs` and `list.rs` first: their
+//! module docs explain every step). Here it is cut down to one list, with everything but
+//! `remove` written for you.
 //!
 //! A deletion is three steps, and you write them:
 //!

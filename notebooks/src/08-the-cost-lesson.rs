@@ -38,11 +38,11 @@ println!("summary: {} bytes of JSON, exit {:?}", json.len(), out.status.code());
 std::fs::write("../target/sessionlab-bench/notebook-summary.json", &json)?;
 let tables = String::from_utf8_lossy(&out.stderr).into_owned();
 assert!(out.status.success(), "the summary failed:\n{tables}");
-// The human tables (stderr when --json is given), up to its "Targets" block: those are goals
+// The human tables (stderr when --json is given), up to its "Goals" block: those are goals
 // for a quiet many-core machine, which this notebook does not judge (see below).
 for line in tables.lines()
     .filter(|l| !l.trim_start().starts_with("Compiling") && !l.trim_start().starts_with("Finished") && !l.trim_start().starts_with("Running"))
-    .take_while(|l| !l.starts_with("Targets"))
+    .take_while(|l| !l.starts_with("Goals"))
 {
     println!("{line}");
 }
@@ -105,9 +105,10 @@ println!("{above} values above the ceiling in this run");
 //   sweeping thread and other work take the CPU), not a lock: read their p50 against the
 //   mutex's.
 //
-// **Why no "targets".** The summary ends with a block of targets (for example "touch sharded /
-// floor <= 1.8x", "read-heavy 2T/1T sharded >= 1.8x") with met/MISSED verdicts. They are the lab's
-// goals for a quiet machine with enough cores; on 2 shared cores the scaling targets cannot be
+// **Why no "goals".** The summary ends with a block of goals (for example "touch, sharded /
+// floor, 1T" with goal "<= 1.8", "read-heavy, sharded 2T / 1T" with goal ">= 1.8"), each with its
+// measured ratio and a met/MISSED verdict. They are the lab's
+// goals for a quiet machine with enough cores; on 2 shared cores the scaling goals cannot be
 // met (the ceiling itself is below them), and the single-thread ones move with the noise. A
 // verdict that depends on the machine more than on the code teaches nothing, so this notebook
 // leaves them out. Read the ratios above instead, each against its calibration.

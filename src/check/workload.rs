@@ -59,9 +59,11 @@ impl Default for WorkloadSpec {
 }
 
 impl WorkloadSpec {
-    /// The store config this workload expects.
+    /// The store config this workload expects: its ttl and no capacity hint, so every store
+    /// starts empty and grows as the workload logs in, as a server's stores do (the lock-free
+    /// store doubles its bucket directory on its own; the `HashMap` stores rehash).
     pub fn config(&self) -> Config {
-        Config::new(self.ttl).with_capacity(self.sessions * 2)
+        Config::new(self.ttl)
     }
 
     /// How often the background sweeper runs: four times per ttl.

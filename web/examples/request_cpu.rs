@@ -13,8 +13,8 @@
 //! which is what the store's size can change). Every request must answer 200. It reports this
 //! thread's CPU time (`/proc/thread-self/schedstat`) and the wall time per request, the best of
 //! three rounds, and the ratio of the large size to the small one (the goal: within 1.2x).
-//! The same is measured with the capacity hint the web app passes today (its session cap), for
-//! comparison.
+//! The same is measured with a capacity hint of a large session cap (what the web app passed
+//! the lock-free store before its table could grow; it passes none now), for comparison.
 //!
 //! At 1M the store no longer fits in the cache, so part of what grows is the cache misses of a
 //! touch; 10k fits.
@@ -122,7 +122,7 @@ fn main() {
          router, best of {ROUNDS} (ns per request)"
     );
     for (label, hint_for) in
-        [("no hint", None), ("hint = the web app's session cap", Some(large.max(100_000)))]
+        [("no hint", None), ("hint = a session cap", Some(large.max(100_000)))]
     {
         let hint = |_: usize| hint_for.unwrap_or(0);
         let at_small = measure(small, hint(small));
