@@ -66,7 +66,7 @@ pub mod docs;
 pub use activity::Activity;
 pub use id::{ParseSessionIdError, SessionId};
 pub use session::UserId;
-pub use store::{Config, FallibleSessionStore, Occupied, SessionStore};
+pub use store::{Config, FallibleSessionStore, Occupied, SessionStore, TryInsert};
 pub use stores::{
     CowStore, LockFreeStore, MutexStore, RacyStore, RwLockStore, ShardedStore, StoreKind,
 };

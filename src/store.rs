@@ -172,6 +172,10 @@ impl Default for Config {
     }
 }
 
+/// What [`FallibleSessionStore::try_insert`] answers: the store's error, or else what
+/// [`SessionStore::insert`] answers (`Ok(())`, or [`Occupied`] when the id is taken).
+pub type TryInsert<E> = Result<Result<(), Occupied>, E>;
+
 /// A store whose operations can fail: a remote store (Redis) can lose its connection, an
 /// in-memory store cannot.
 ///
@@ -183,12 +187,7 @@ pub trait FallibleSessionStore: Send + Sync {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// [`SessionStore::insert`], or an error.
-    fn try_insert(
-        &self,
-        id: SessionId,
-        user: UserId,
-        now: Tick,
-    ) -> Result<Result<(), Occupied>, Self::Error>;
+    fn try_insert(&self, id: SessionId, user: UserId, now: Tick) -> TryInsert<Self::Error>;
     /// [`SessionStore::touch`], or an error.
     fn try_touch(&self, id: &SessionId, now: Tick) -> Result<Option<UserId>, Self::Error>;
     /// [`SessionStore::remove`], or an error.
@@ -212,12 +211,7 @@ pub trait FallibleSessionStore: Send + Sync {
 impl<S: SessionStore + ?Sized> FallibleSessionStore for S {
     type Error = std::convert::Infallible;
 
-    fn try_insert(
-        &self,
-        id: SessionId,
-        user: UserId,
-        now: Tick,
-    ) -> Result<Result<(), Occupied>, Self::Error> {
+    fn try_insert(&self, id: SessionId, user: UserId, now: Tick) -> TryInsert<Self::Error> {
         Ok(self.insert(id, user, now))
     }
     fn try_touch(&self, id: &SessionId, now: Tick) -> Result<Option<UserId>, Self::Error> {

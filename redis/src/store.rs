@@ -59,7 +59,7 @@ use crate::keys::{
 use crate::scripts::Scripts;
 use redis::{Cmd, Script};
 use sessionlab::activity::Activity;
-use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, Tick, UserId};
+use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, Tick, TryInsert, UserId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -494,12 +494,7 @@ fn clamp(now: Tick) -> Tick {
 impl FallibleSessionStore for RedisStore {
     type Error = RedisStoreError;
 
-    fn try_insert(
-        &self,
-        id: SessionId,
-        user: UserId,
-        now: Tick,
-    ) -> Result<Result<(), Occupied>, Self::Error> {
+    fn try_insert(&self, id: SessionId, user: UserId, now: Tick) -> TryInsert<Self::Error> {
         let now = clamp(now);
         let stored: bool = self.call(
             &self.scripts.insert,

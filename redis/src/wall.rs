@@ -23,7 +23,7 @@
 //! the ttl: at `s >= ttl` a process ahead by `s` sweeps sessions the moment another creates
 //! them.
 
-use sessionlab::{FallibleSessionStore, Occupied, SessionId, Tick, UserId};
+use sessionlab::{FallibleSessionStore, SessionId, Tick, TryInsert, UserId};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch by the system clock (0 before 1970).
@@ -64,12 +64,7 @@ impl<S> OnWallClock<S> {
 impl<S: FallibleSessionStore> FallibleSessionStore for OnWallClock<S> {
     type Error = S::Error;
 
-    fn try_insert(
-        &self,
-        id: SessionId,
-        user: UserId,
-        now: Tick,
-    ) -> Result<Result<(), Occupied>, Self::Error> {
+    fn try_insert(&self, id: SessionId, user: UserId, now: Tick) -> TryInsert<Self::Error> {
         self.store.try_insert(id, user, self.wall(now))
     }
     fn try_touch(&self, id: &SessionId, now: Tick) -> Result<Option<UserId>, Self::Error> {

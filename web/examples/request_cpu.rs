@@ -121,8 +121,7 @@ fn main() {
         "GET /me on the lock-free store, {REQUESTS} sequential requests straight into the \
          router, best of {ROUNDS} (ns per request)"
     );
-    for (label, hint_for) in
-        [("no hint", None), ("hint = a session cap", Some(large.max(100_000)))]
+    for (label, hint_for) in [("no hint", None), ("hint = a session cap", Some(large.max(100_000)))]
     {
         let hint = |_: usize| hint_for.unwrap_or(0);
         let at_small = measure(small, hint(small));

@@ -15,7 +15,9 @@
 use crate::users::UserDirectory;
 use sessionlab::sweeper::Sweeper;
 use sessionlab::time::Clock;
-use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, SessionStore, StoreKind};
+use sessionlab::{
+    Config, FallibleSessionStore, Occupied, SessionId, SessionStore, StoreKind, TryInsert,
+};
 use sessionlab::{Tick, UserId};
 use std::error::Error;
 use std::fmt;
@@ -60,12 +62,7 @@ struct ErasedErrors<S>(S);
 impl<S: FallibleSessionStore> FallibleSessionStore for ErasedErrors<S> {
     type Error = StoreError;
 
-    fn try_insert(
-        &self,
-        id: SessionId,
-        user: UserId,
-        now: Tick,
-    ) -> Result<Result<(), Occupied>, StoreError> {
+    fn try_insert(&self, id: SessionId, user: UserId, now: Tick) -> TryInsert<StoreError> {
         self.0.try_insert(id, user, now).map_err(StoreError::new)
     }
     fn try_touch(&self, id: &SessionId, now: Tick) -> Result<Option<UserId>, StoreError> {
@@ -300,12 +297,7 @@ mod tests {
     struct Unreachable;
     impl FallibleSessionStore for Unreachable {
         type Error = Down;
-        fn try_insert(
-            &self,
-            _: SessionId,
-            _: UserId,
-            _: Tick,
-        ) -> Result<Result<(), Occupied>, Down> {
+        fn try_insert(&self, _: SessionId, _: UserId, _: Tick) -> TryInsert<Down> {
             Err(Down)
         }
         fn try_touch(&self, _: &SessionId, _: Tick) -> Result<Option<UserId>, Down> {

@@ -2,8 +2,8 @@
 //! remote store, and a short load run on every correct store.
 
 use sessionlab::time::Clock;
-use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, SessionStore, StoreKind};
-use sessionlab::{Tick, UserId};
+use sessionlab::{Config, FallibleSessionStore, SessionId, SessionStore, StoreKind};
+use sessionlab::{Tick, TryInsert, UserId};
 use sessionlab_web::backend::Backend;
 use sessionlab_web::client::Client;
 use sessionlab_web::load::{self, LoadConfig};
@@ -200,12 +200,7 @@ impl std::error::Error for ConnectionRefused {}
 
 impl FallibleSessionStore for Down {
     type Error = ConnectionRefused;
-    fn try_insert(
-        &self,
-        _: SessionId,
-        _: UserId,
-        _: Tick,
-    ) -> Result<Result<(), Occupied>, Self::Error> {
+    fn try_insert(&self, _: SessionId, _: UserId, _: Tick) -> TryInsert<Self::Error> {
         Err(ConnectionRefused)
     }
     fn try_touch(&self, _: &SessionId, _: Tick) -> Result<Option<UserId>, Self::Error> {
