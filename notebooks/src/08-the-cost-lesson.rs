@@ -93,7 +93,7 @@ println!("{above} values above the ceiling in this run");
 //   its touch column) and O(n) to write (its insert and remove columns, thousands of times the
 //   floor at 10k sessions).
 // * **threads**: the ceiling is the most any store can scale here. On the lab's 2-core machine it
-//   is about 1.1x to 1.45x, not 2x: the two cores are shared with other work. So 2 cores cannot
+//   is about 1.1x to 1.5x, not 2x: the two cores are shared with other work. So 2 cores cannot
 //   show which store scales; they show which ones fall *below* the ceiling (locks that bounce one
 //   cache line between cores). On a laptop with 8 or more idle cores, expect a ceiling near the
 //   thread count, the single-lock stores (mutex, rwlock) flat or falling beyond 2 threads,
@@ -101,9 +101,9 @@ println!("{above} values above the ceiling in this run");
 // * **sweep pause**: the tail latency of requests that arrive while a sweep runs. The mutex and
 //   `RwLock` stores stall everyone for the whole walk (their p50 is milliseconds, about half the
 //   sweep); sharded stalls one shard at a time; COW and lock-free take no lock the sweep holds, so
-//   a touch never waits for it. Their p99 of a millisecond or so here is the 2 shared cores (the
-//   sweeping thread and other work take the CPU), not a lock: read their p50 against the
-//   mutex's.
+//   a touch never waits for it. Their p99 (under one to a few milliseconds here) is the 2 shared
+//   cores (the sweeping thread and other work take the CPU), not a lock: read their p50, a
+//   hundred times below the mutex's, against it.
 //
 // **Why no "goals".** The summary ends with a block of goals (for example "touch, sharded /
 // floor, 1T" with goal "<= 1.8", "read-heavy, sharded 2T / 1T" with goal ">= 1.8"), each with its

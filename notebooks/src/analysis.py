@@ -127,8 +127,8 @@ for n in others:
 # store, with its map size under its name (copy-on-write is filled to 20k only: filling it costs
 # O(n²)). The mutex and `RwLock` stores hold one lock for the whole walk, so their p99 is about
 # the sweep's whole duration; the sharded store holds one shard at a time; copy-on-write and
-# lock-free take no lock the sweep holds, so a touch never waits for it (their p99 of a
-# millisecond or so on the lab's machine is the 2 shared cores, not a lock: compare p50s).
+# lock-free take no lock the sweep holds, so a touch never waits for it (their p99, under one to
+# a few milliseconds on the lab's machine, is the 2 shared cores, not a lock: compare p50s).
 
 # %%
 pauses = summary["sweep_pause"]
