@@ -118,6 +118,6 @@ println!("{above} values above the ceiling in this run");
 //
 // ## Try this
 //
-// Run the full summary (`quick = false` above, a minute or two) twice, and compare the ceiling and
+// Run the full summary (`quick = false` above, a few minutes) twice, and compare the ceiling and
 // the `scaling` column between the two runs: which numbers moved, and which stayed? Then open
 // `analysis.ipynb` for the charts.
