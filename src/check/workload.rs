@@ -17,6 +17,15 @@
 //!
 //! The handlers' sessions are their own: no other thread removes them, which is what makes
 //! these checks exact rather than statistical.
+//!
+//! **What it cannot see.** A race is found only if the run lands in its window, and this
+//! workload's windows are those of a real server: two handlers never touch the same session,
+//! and a held session is touched about every millisecond, far from its expiry. It catches
+//! concurrent logins that lose each other (the `load-store-cow` mutant, every run), but on a
+//! quiet machine it missed the `unchecked-sweep` mutant in ten of ten runs: a touch stamped
+//! just before the tick the sweep reads would have to land in the sweep's few-microsecond
+//! gap. The [`conformance`](crate::check::conformance) checks widen each window on purpose,
+//! and loom explores every interleaving (`loom-tests/README.md`).
 
 use crate::id::SessionId;
 use crate::session::UserId;
