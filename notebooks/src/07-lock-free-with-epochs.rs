@@ -170,9 +170,9 @@ println!("calibration: {} cores", std::thread::available_parallelism().map_or(0,
 // linked, once, by the first operation that needs it. No operation ever waits for a resize.
 //
 // **Where it still breaks.** The directory never shrinks: after a mass expiry the sentinels stay,
-// and a sweep still walks them. A sweep is a pointer chase through the whole list (it follows 8
-// parts of the list in turn, so 8 cache misses are in flight at once), still many times slower
-// than scanning a flat table. And the model checker had to prove the growth correct:
+// and a sweep still walks them. A sweep is a pointer chase through the whole list (it follows 16
+// parts of the list in turn, each asking the CPU to fetch its next node early, so up to 16 cache
+// misses are in flight at once), still several times slower than scanning a flat table. And the model checker had to prove the growth correct:
 // a version that links a new bucket's sentinel with a plain store instead of a CAS loses a session
 // that a concurrent login had just linked there; loom finds that interleaving
 // (`loom-tests/lockfree.rs`, `blind_sentinel_is_caught_by_grow_init_race`).
