@@ -138,6 +138,53 @@ impl Connections {
     pub(crate) fn is_cluster(&self) -> bool {
         matches!(self, Self::Cluster(_))
     }
+
+    /// Up to `wanted` more cluster connections, for a batch that spreads over masters (see
+    /// [`batch_over`]): only what the pool can spare, an idle connection or room for a new
+    /// one, so a busy pool gets fewer (none on a single server, whose batch is one pipeline
+    /// anyway). Never waits longer than the connect timeout, and only where the pool had room.
+    pub(crate) fn spare(&self, wanted: usize) -> Vec<Connection> {
+        let Self::Cluster(pool) = self else { return Vec::new() };
+        (0..wanted)
+            .map_while(|_| {
+                let state = pool.state();
+                if state.idle_connections == 0 && state.connections >= pool.max_size() {
+                    return None;
+                }
+                pool.get_timeout(pool.connection_timeout()).ok().map(Connection::Cluster)
+            })
+            .collect()
+    }
+}
+
+/// Runs `commands` and returns their answers in order, like [`Connection::batch`], over
+/// `first` and the `extra` connections at once: on a cluster, where a batch is one round trip
+/// per command, the commands are cut into contiguous shares, one per connection, each run on
+/// its own thread, so that round trips to different masters overlap. With no extra
+/// connection, or on a single server (one pipeline, one round trip), it is
+/// [`Connection::batch`]. The first failing share fails the batch; the other shares' commands
+/// may have run, so a caller's batch must be safe to run again (the sweep's is).
+pub(crate) fn batch_over<T: FromRedisValue + Send>(
+    first: &mut Connection,
+    extra: &mut [Connection],
+    commands: Vec<Cmd>,
+) -> RedisResult<Vec<T>> {
+    if extra.is_empty() || matches!(first, Connection::Single(_)) {
+        return first.batch(commands);
+    }
+    let share = commands.len().div_ceil(extra.len() + 1).max(1);
+    std::thread::scope(|scope| {
+        let shares: Vec<_> = commands
+            .chunks(share)
+            .zip(std::iter::once(first).chain(extra.iter_mut()))
+            .map(|(chunk, connection)| scope.spawn(move || connection.batch(chunk.to_vec())))
+            .collect();
+        let mut answers = Vec::with_capacity(commands.len());
+        for share in shares {
+            answers.extend(share.join().expect("a batch thread panicked")?);
+        }
+        Ok(answers)
+    })
 }
 
 /// Sets the read and write timeouts on every single-server connection the pool opens.

@@ -44,7 +44,9 @@ pub mod lesson {}
 
 pub use error::RedisStoreError;
 pub use keys::{DEFAULT_PARTITIONS, DEFAULT_PREFIX};
-pub use store::{MAX_SWEEP_BATCH, RedisOptions, RedisStore, SWEEP_BATCH, SweepReport};
+pub use store::{
+    MAX_SWEEP_BATCH, RedisOptions, RedisStore, SWEEP_BATCH, SWEEP_CONNECTIONS, SweepReport,
+};
 pub use unwrapped::Unwrapped;
 pub use users::{DEFAULT_USERS_PREFIX, DirectoryFull, RedisUsers};
 pub use wall::OnWallClock;

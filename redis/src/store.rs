@@ -51,7 +51,7 @@
 //! 2^53 only) whose key is not a session. Index members are read inside the scripts, as bytes:
 //! no key or member has to be UTF-8.
 
-use crate::connection::{Connection, Connections, PoolOptions};
+use crate::connection::{Connection, Connections, PoolOptions, batch_over};
 use crate::error::RedisStoreError;
 use crate::keys::{
     DEFAULT_PARTITIONS, DEFAULT_PREFIX, Layout, encode_tick, expiry_threshold, score,
@@ -62,6 +62,12 @@ use sessionlab::activity::Activity;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, Tick, TryInsert, UserId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// Connections a sweep uses at most on a cluster, where each partition's call is its own
+/// round trip: with four, the 16 partitions' calls take four round trips in a row instead of
+/// 16. Taken from the store's pool only while it has them to spare (a busy server's requests
+/// keep theirs); a single server needs one (its batch is one pipeline).
+pub const SWEEP_CONNECTIONS: usize = 4;
 
 /// Candidates per sweep script call. A script holds the whole server while it runs (Redis runs
 /// one command at a time); a trusted candidate costs well under a µs of server time (a slot in
@@ -393,9 +399,10 @@ impl RedisStore {
 
     /// Sweeps at `now`, reporting what it removed and what foreign entries it skipped.
     ///
-    /// Each round sends one batch script per partition that still has candidates, all in one
-    /// pipeline (one round trip; on a cluster, one per master): a sweep with nothing expired
-    /// costs one round trip, whatever the number of sessions. Inside a batch the index score
+    /// Each round sends one batch script per partition that still has candidates: on a single
+    /// server all in one pipeline (one round trip), so a sweep with nothing expired costs one
+    /// round trip, whatever the number of sessions; on a cluster one call at a time per
+    /// connection, over up to [`SWEEP_CONNECTIONS`] connections at once. Inside a batch the index score
     /// is trusted (`sweep.lua` says why that is exact): an expired session costs a slot in one
     /// `DEL` and one `ZREMRANGEBYRANK`, and only the entries scored exactly at the threshold's
     /// double (ticks above 2^53) are read and rechecked.
@@ -405,6 +412,9 @@ impl RedisStore {
         };
         let bounds = SweepBounds::new(threshold);
         let mut connection = self.connection()?;
+        // On a cluster, a few more connections, so that the partitions' calls to different
+        // masters overlap (one round trip per call there); whatever the pool can spare.
+        let mut extra = self.connections.spare(SWEEP_CONNECTIONS - 1);
         let mut report = SweepReport::default();
         // Per partition still to sweep: boundary entries kept so far (not expired, their score
         // the threshold's). Later batches skip past them.
@@ -430,19 +440,20 @@ impl RedisStore {
                     })
                     .collect::<Vec<Cmd>>()
             };
-            let answers: Vec<(usize, usize, usize, u8)> = match connection.batch(batch()) {
-                Err(error)
-                    if error.kind()
-                        == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
-                {
-                    // A restarted server (or a new master) has an empty script cache. A sweep
-                    // batch is idempotent, so running the pipeline again after loading is
-                    // safe even where part of it ran.
-                    self.scripts.sweep.load(connection.get())?;
-                    connection.batch(batch())?
-                }
-                other => other?,
-            };
+            let answers: Vec<(usize, usize, usize, u8)> =
+                match batch_over(&mut connection, &mut extra, batch()) {
+                    Err(error)
+                        if error.kind()
+                            == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                    {
+                        // A restarted server (or a new master) has an empty script cache. A sweep
+                        // batch is idempotent, so running the pipeline again after loading is
+                        // safe even where part of it ran.
+                        self.scripts.sweep.load(connection.get())?;
+                        batch_over(&mut connection, &mut extra, batch())?
+                    }
+                    other => other?,
+                };
             let mut next = Vec::new();
             for (&(partition, kept), (removed, foreign, kept_now, more)) in
                 pending.iter().zip(answers)

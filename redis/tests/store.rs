@@ -9,7 +9,9 @@ mod common;
 use redis::Commands;
 use sessionlab::activity::is_expired;
 use sessionlab::{Config, FallibleSessionStore, Occupied, SessionId, UserId};
+use sessionlab_redis::test_server;
 use sessionlab_redis::{MAX_SWEEP_BATCH, RedisOptions, RedisStore, RedisStoreError, SWEEP_BATCH};
+use std::collections::HashMap;
 use std::time::Duration;
 
 fn raw(url: &str) -> redis::Connection {
@@ -51,23 +53,52 @@ fn a_session_is_one_hash_indexed_by_its_last_activity() {
 #[test]
 fn a_sweep_takes_every_expired_session_in_batches_and_keeps_the_live() {
     let url = require_redis!("a_sweep_takes_every_expired_session_in_batches_and_keeps_the_live");
+    sweep_in_batches(&url);
+}
+
+/// On a cluster the sweep spreads its partitions' calls over several connections at once
+/// (`SWEEP_CONNECTIONS`), and the partitions need different numbers of batches: an answer
+/// matched to the wrong partition would end a partition early and leave expired sessions.
+#[test]
+fn a_sweep_in_batches_on_a_cluster_over_several_connections() {
+    let test = "a_sweep_in_batches_on_a_cluster_over_several_connections";
+    let Some(urls) = test_server::shared_cluster_urls(test) else {
+        return;
+    };
+    sweep_in_batches(&urls);
+}
+
+fn sweep_in_batches(url: &str) {
     // A small batch, so that every partition needs several (the default is SWEEP_BATCH).
     let batch = 8;
     assert!(batch < SWEEP_BATCH);
     let options = RedisOptions { sweep_batch: batch, ..common::options("batches") };
-    let store = RedisStore::connect_with(&url, &Config::new(100), options).unwrap();
-    // More expired sessions in every partition than one batch holds.
-    let expired = u64::from(store.partitions()) * batch as u64 * 2;
-    for n in 0..expired {
-        store.try_insert(SessionId::fixed(n), UserId(n), 0).unwrap().unwrap();
+    let store = RedisStore::connect_with(url, &Config::new(100), options).unwrap();
+    // Partition by partition (in the order their ids turn up), 1, 6, 11, ... expired
+    // sessions: from less than one batch to ten batches, so the partitions finish in
+    // different rounds of the sweep.
+    let mut quotas: HashMap<String, usize> = HashMap::new();
+    let (mut expired, mut n) = (0u64, 0u64);
+    while quotas.len() < usize::from(store.partitions()) || quotas.values().any(|&left| left > 0) {
+        let id = SessionId::fixed(n);
+        let next_quota = 1 + 5 * quotas.len();
+        let left = quotas.entry(store.index_key(&id)).or_insert(next_quota);
+        if *left > 0 {
+            *left -= 1;
+            store.try_insert(id, UserId(n), 0).unwrap().unwrap();
+            expired += 1;
+        }
+        n += 1;
     }
-    for n in expired..expired + 300 {
+    let first_live = n;
+    for n in first_live..first_live + 300 {
         store.try_insert(SessionId::fixed(n), UserId(n), 500).unwrap().unwrap();
     }
     assert_eq!(store.try_len().unwrap(), expired as usize + 300);
-    assert_eq!(store.try_sweep(100).unwrap(), expired as usize);
+    assert_eq!(store.try_sweep(100).unwrap(), expired as usize, "every expired session swept");
     assert_eq!(store.try_len().unwrap(), 300);
-    assert_eq!(store.try_touch(&SessionId::fixed(expired), 550).unwrap(), Some(UserId(expired)));
+    let touched = SessionId::fixed(first_live);
+    assert_eq!(store.try_touch(&touched, 550).unwrap(), Some(UserId(first_live)));
     assert_eq!(store.try_sweep(600).unwrap(), 299);
     assert_eq!(store.clear().unwrap(), 1);
 }
