@@ -87,7 +87,7 @@ pub use background::{SweepStats, Sweeper};
 mod background {
     use crate::store::SessionStore;
     use crate::sync::{Arc, thread};
-    use crate::time::Clock;
+    use crate::time::{Clock, Tick};
     use crossbeam_channel::{Sender, select, tick};
     use std::time::Duration;
 
@@ -114,6 +114,17 @@ mod background {
         where
             S: SessionStore + ?Sized + 'static,
         {
+            Self::spawn_with(clock, interval, move |now| store.sweep(now))
+        }
+
+        /// Starts calling `sweep` every `interval` with the time `clock` gives; `sweep`
+        /// returns how many sessions it removed. For a sweep that is not one
+        /// [`SessionStore::sweep`] call, such as a remote store's, which can fail and must
+        /// say so somewhere.
+        pub fn spawn_with<F>(clock: Clock, interval: Duration, mut sweep: F) -> Self
+        where
+            F: FnMut(Tick) -> usize + Send + 'static,
+        {
             let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
             let ticker = tick(interval);
             let thread = thread::Builder::new()
@@ -125,7 +136,7 @@ mod background {
                             // A message or a disconnect (the sender dropped) both mean stop.
                             recv(stopped) -> _ => return stats,
                             recv(ticker) -> _ => {
-                                stats.removed += store.sweep(clock.now()) as u64;
+                                stats.removed += sweep(clock.now()) as u64;
                                 stats.sweeps += 1;
                             }
                         }

@@ -365,8 +365,8 @@ async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byt
     // which the connection caps bound.
     match state.backend.session_count().await {
         Ok(count) if count >= state.max_sessions => {
-            // Idle sessions count until a sweep removes them, and a remote store has no
-            // background sweeper (logouts sweep it): a full store starts a sweep, so that
+            // Idle sessions count until a sweep removes them, and the background sweeper
+            // may be a whole interval away: a full store starts a sweep now, so that
             // abandoned sessions cannot keep the store full after they expire.
             let now = state.clock.now();
             if state.gate.try_claim(now) {

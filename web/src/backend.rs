@@ -8,8 +8,9 @@
 //!
 //! Adding a remote store is one constructor call: `Backend::remote("redis", store)` with any
 //! `S: FallibleSessionStore`. Its calls run on tokio's blocking pool (a network round trip must
-//! not stall a runtime worker), and no background sweeper is started (a remote store expires
-//! keys itself; the logout-triggered sweep still goes through `try_sweep`). Servers sharing a
+//! not stall a runtime worker), and the server starts its background sweeper with
+//! [`Backend::with_background_sweeper`] (every server sweeps the shared store: a sweep is
+//! linearizable and cheap, so several at once cost only their round trips). Servers sharing a
 //! remote store must share their user directory as well: see [`Backend::with_users`].
 
 use crate::users::UserDirectory;
@@ -185,7 +186,8 @@ impl Backend {
     }
 
     /// A store whose calls can fail and may block on I/O (the hook for a Redis store). Its
-    /// calls run on the blocking pool; no background sweeper is started.
+    /// calls run on the blocking pool; its background sweeper starts with
+    /// [`with_background_sweeper`](Self::with_background_sweeper) (the server calls it).
     pub fn remote<S: FallibleSessionStore + 'static>(name: &str, store: S) -> Self {
         Self {
             name: name.to_owned(),
@@ -195,6 +197,40 @@ impl Backend {
             users: None,
             _sweeper: None,
         }
+    }
+
+    /// Starts the background sweeper of a remote store (an in-memory one has its own since
+    /// [`in_memory`](Self::in_memory)): every `every`, a sweep at the time `clock` gives, on
+    /// a thread of its own (a sweep is blocking I/O). A failed sweep is logged once, when
+    /// the store starts failing, and once more when a sweep succeeds again, so an outage
+    /// does not fill the log; the next interval simply tries again.
+    pub fn with_background_sweeper(mut self, clock: Clock, every: Duration) -> Self {
+        if self._sweeper.is_some() {
+            return self;
+        }
+        let (store, counts) = (Arc::clone(&self.store), Arc::clone(&self.counts));
+        let name = self.name.clone();
+        let mut failing = false;
+        self._sweeper =
+            Some(Sweeper::spawn_with(clock, every, move |now| match store.try_sweep(now) {
+                Ok(removed) => {
+                    if std::mem::take(&mut failing) {
+                        eprintln!("background sweep of the {name} store works again");
+                    }
+                    counts.record(removed);
+                    removed
+                }
+                Err(error) => {
+                    if !std::mem::replace(&mut failing, true) {
+                        eprintln!(
+                            "background sweep of the {name} store failed: {error} (retried \
+                             every {every:?}; logged again when it works)"
+                        );
+                    }
+                    0
+                }
+            }));
+        self
     }
 
     /// Uses `users` as the user directory instead of a registry of the server's own (for

@@ -184,6 +184,8 @@ impl RunningServer {
                 clock,
             )),
         };
+        // A remote store's sweeper starts here (an in-memory store's started with it).
+        let backend = backend.with_background_sweeper(clock, config.sweep_every);
         let state = Arc::new(AppState::new(backend, users, clock, config));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.workers.max(1))

@@ -4,8 +4,8 @@
 //! port (or the one `SESSIONLAB_REDIS_URL` names), or one of its own where it must kill it.
 //! Only where `redis-server` is not installed do the tests skip, saying how to install it.
 
-use sessionlab::SessionId;
 use sessionlab::time::Clock;
+use sessionlab::{FallibleSessionStore, SessionId};
 use sessionlab_redis::test_server::{self, RedisCluster, RedisServer};
 use sessionlab_redis::{RedisOptions, RedisStore};
 use sessionlab_web::answers;
@@ -107,6 +107,40 @@ fn the_session_cap_counts_every_servers_sessions_and_a_full_store_is_swept() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(me(a, &dave), ok("dave"));
+    clear(&setup);
+}
+
+/// Nobody logs out and nobody logs in: idle sessions still leave Redis, by the server's
+/// background sweeper, long before the keys' own safety-net TTL (ttl + 60 s) would take them.
+#[test]
+fn a_server_over_redis_sweeps_idle_sessions_in_the_background() {
+    let test = "a_server_over_redis_sweeps_idle_sessions_in_the_background";
+    let Some(url) = test_server::shared_url(test) else {
+        return;
+    };
+    let setup = setup(&url, "background-sweep");
+    let ttl = Duration::from_millis(500);
+    let mut config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), ttl);
+    config.sweep_every = Duration::from_millis(100);
+    let server = in_process_server_with(&setup, &config, Clock::start());
+    let alice = login(server.addr(), "alice");
+    let _bob = login(server.addr(), "bob");
+    let store =
+        RedisStore::connect_with(&url, &sessionlab::Config::new(500), setup.options.clone())
+            .expect("a second handle on the same sessions");
+    assert_eq!(store.try_len().unwrap(), 2, "two sessions stored");
+    assert_eq!(me(server.addr(), &alice), ok("alice"));
+    let deadline = Instant::now() + TIMEOUT;
+    while store.try_len().unwrap() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} idle sessions still in Redis {TIMEOUT:?} after login (ttl {ttl:?}): no \
+             background sweep",
+            store.try_len().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(me(server.addr(), &alice).0, answers::NOT_LOGGED_IN, "alice's session is gone");
     clear(&setup);
 }
 
@@ -447,7 +481,6 @@ fn three_serve_processes_over_one_redis_survive_a_killed_server_and_a_redis_rest
 /// variant whose recovery was slower).
 #[test]
 fn three_serve_processes_over_a_cluster_survive_a_killed_server_and_a_killed_master() {
-    use sessionlab::FallibleSessionStore;
     use std::collections::HashSet;
 
     let test = "three_serve_processes_over_a_cluster_survive_a_killed_server_and_a_killed_master";
