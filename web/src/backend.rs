@@ -159,7 +159,7 @@ pub struct Backend {
     offload: bool,
     users: Option<Arc<dyn UserDirectory>>,
     // Held for its `Drop`, which stops and joins the sweeper thread with the server.
-    _sweeper: Option<Sweeper>,
+    sweeper: Option<Sweeper>,
 }
 
 impl Backend {
@@ -181,7 +181,7 @@ impl Backend {
             counts,
             offload: false,
             users: None,
-            _sweeper: Some(sweeper),
+            sweeper: Some(sweeper),
         }
     }
 
@@ -195,7 +195,7 @@ impl Backend {
             counts: Arc::default(),
             offload: true,
             users: None,
-            _sweeper: None,
+            sweeper: None,
         }
     }
 
@@ -205,13 +205,13 @@ impl Backend {
     /// the store starts failing, and once more when a sweep succeeds again, so an outage
     /// does not fill the log; the next interval simply tries again.
     pub fn with_background_sweeper(mut self, clock: Clock, every: Duration) -> Self {
-        if self._sweeper.is_some() {
+        if self.sweeper.is_some() {
             return self;
         }
         let (store, counts) = (Arc::clone(&self.store), Arc::clone(&self.counts));
         let name = self.name.clone();
         let mut failing = false;
-        self._sweeper =
+        self.sweeper =
             Some(Sweeper::spawn_with(clock, every, move |now| match store.try_sweep(now) {
                 Ok(removed) => {
                     if std::mem::take(&mut failing) {
