@@ -16,9 +16,14 @@
 //!
 //! **Reclamation.** The node this remove unlinks is leaked rather than handed to the epoch
 //! collector. Without the mark, a node can be unlinked twice (once here, once by a helper that
-//! still reaches it), and deferring both would be a double free: the bug must stay a lost
-//! session that the model checker reports, not memory corruption that takes the test process
-//! down.
+//! still reaches it), and deferring both would be a double free: in the loom scenario that
+//! catches it, the bug stays a lost session that the model checker reports. On real threads
+//! leaking is not enough. Another thread (a sweep, a correct remove) can mark and unlink our
+//! node's successor through our unmarked `next` and hand it to the collector, and our unlink
+//! then links that successor back into the list: a use after free, which has taken a test
+//! process down ("free(): invalid size"). Suites that run this mutant on real threads
+//! therefore run it in a child process (`tests/linearizability.rs`), and the conformance tests
+//! leave it out.
 
 use crate::id::SessionId;
 use crate::session::UserId;
