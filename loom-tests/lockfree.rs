@@ -23,6 +23,9 @@
 //! without finishing, past this suite's budget. Its two-thread form, [`insert_pair`], runs
 //! instead: two inserts of neighbouring ids racing for one link. [`remove_insert_next`] is the
 //! interleaving Harris's mark exists for, with the test that the mark-less mutant fails it.
+//! [`sweep_reinsert`] is a sweep racing a login under the id it is removing: one sweep
+//! removes an id at most once (before the fix, loom found the execution in which the sweep
+//! removed both sessions).
 //!
 //! The resize scenarios (`grow_*`) pick ids by their hash under loom's fixed hasher
 //! ([`in_bucket`]), so that a session lands in bucket 1, which only exists after the first
@@ -164,6 +167,27 @@ fn remove_insert_next(make: Make<'_>) {
     assert_eq!(store.sweep(TTL + 1), 1);
 }
 
+/// A sweep racing a login under the id of the expired session it is removing: the login
+/// succeeds only once the old session is gone, and the new session, though expired at the
+/// sweep's `now` too (its login says 0), came in after the sweep's instant for that id, so
+/// the sweep must leave it. One sweep removes an id at most once. (Found by the
+/// linearizability test: a sweep whose unlink lost a race restarted its walk, met the new
+/// session at the old one's place and removed it too.)
+fn sweep_reinsert(make: Make<'_>) {
+    let store: Arc<Box<dyn SessionStore>> = Arc::new(make(&model_config()));
+    let id = SessionId::fixed(1);
+    store.insert(id, UserId(1), 0).unwrap();
+    let login = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || store.insert(id, UserId(2), 0))
+    };
+    let swept = store.sweep(TTL);
+    let login = login.join().unwrap();
+    assert_eq!(swept, 1, "one sweep removed an id twice (or not at all)");
+    let expected = usize::from(login.is_ok());
+    assert_eq!(store.len(), expected, "after login {login:?} and a sweep of 1");
+}
+
 /// Runs a scenario of this file on the store under test, one `#[test]` each (attributes
 /// before a name go on its test).
 macro_rules! lockfree_tests {
@@ -181,6 +205,7 @@ macro_rules! lockfree_tests {
 lockfree_tests!(
     insert_pair_on_lockfree: insert_pair,
     remove_insert_next_on_lockfree: remove_insert_next,
+    sweep_reinsert_on_lockfree: sweep_reinsert,
 );
 
 /// Remove unlinks without marking: the login's node is linked after the node being unlinked,

@@ -187,8 +187,16 @@ const SWEEP_LANES: usize = if cfg!(loom) { 2 } else { 16 };
 struct SweepLane {
     /// The sentinel the lane's next walk starts from (a sentinel outlives every guard).
     from: *const Node,
+    /// The first key of this lane's range: nodes before it belong to another lane (a lane
+    /// whose own sentinel was still being linked starts from an ancestor's).
+    start: u64,
     /// The first key of the next lane's range; `None` for the last lane (to the list's end).
     end: Option<u64>,
+    /// The last session position `(key, id)` this lane has decided on. A node at or before it
+    /// was decided already, or was inserted after this sweep's instant for its id (a new
+    /// session under an id the lane has just swept lands at the same position): either way
+    /// the sweep leaves it alone. Without this, one sweep could remove an id twice.
+    decided: Option<(u64, SessionId)>,
     /// Whether the lane has walked its whole range.
     done: bool,
 }
@@ -314,7 +322,9 @@ impl LockFreeStore {
         (0..buckets.len())
             .map(|i| SweepLane {
                 from: self.sentinel(buckets[i], &guard),
+                start: list::sentinel_key(buckets[i]),
                 end: buckets.get(i + 1).map(|&next| list::sentinel_key(next)),
+                decided: None,
                 done: false,
             })
             .collect()
@@ -414,12 +424,17 @@ impl SessionStore for LockFreeStore {
             while walking > 0 {
                 for (lane, walk) in lanes.iter_mut().zip(&mut walks) {
                     let Some((cursor, passed)) = walk else { continue };
-                    let end = lane.end;
+                    let (start, end) = (lane.start, lane.end);
+                    let decided = &mut lane.decided;
                     // One walk does all three steps: tombstone each expired session (step 1,
                     // counted only if this CAS did it), and the walk marks and unlinks it, so
                     // each session this sweep removed is out of the list when it returns.
                     // Sentinels are told by key, never by their (unused) activity word.
                     let stop = cursor.step(&guard, &mut |node| {
+                        if node.key < start {
+                            // An ancestor's range, walked through: another lane's to sweep.
+                            return Step::Pass;
+                        }
                         if end.is_some_and(|end| node.key >= end) {
                             // The next lane's range: its walk covers it.
                             return Step::Stop;
@@ -427,6 +442,12 @@ impl SessionStore for LockFreeStore {
                         if node.is_sentinel() {
                             return if *passed >= chunk { Step::Stop } else { Step::Pass };
                         }
+                        // Each id once per sweep (see `SweepLane::decided`).
+                        let position = (node.key, node.id);
+                        if decided.is_some_and(|last| position <= last) {
+                            return Step::Pass;
+                        }
+                        *decided = Some(position);
                         *passed += 1;
                         if node.activity.tombstone_if_expired(self.ttl, now) {
                             swept += 1;
