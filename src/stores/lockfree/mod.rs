@@ -168,7 +168,7 @@ pub const LOAD_FACTOR: usize = if cfg!(loom) { 1 } else { 4 };
 
 /// An insert checks the load every this many inserts on its thread's stripe of the count (every
 /// insert under loom): summing the stripes reads 16 cache lines, too many for every insert.
-pub const CHECK_EVERY: usize = if cfg!(loom) { 1 } else { 16 };
+pub const CHECK_EVERY: usize = if cfg!(loom) { 1 } else { 32 };
 
 /// A sweep re-pins after walking about this many sessions (each of its lanes walks its share and
 /// stops at its next sentinel), so a sweep over a million sessions does not hold back every
