@@ -402,10 +402,10 @@ impl RedisStore {
     /// Each round sends one batch script per partition that still has candidates: on a single
     /// server all in one pipeline (one round trip), so a sweep with nothing expired costs one
     /// round trip, whatever the number of sessions; on a cluster one call at a time per
-    /// connection, over up to [`SWEEP_CONNECTIONS`] connections at once. Inside a batch the index score
-    /// is trusted (`sweep.lua` says why that is exact): an expired session costs a slot in one
-    /// `DEL` and one `ZREMRANGEBYRANK`, and only the entries scored exactly at the threshold's
-    /// double (ticks above 2^53) are read and rechecked.
+    /// connection, over up to [`SWEEP_CONNECTIONS`] connections at once. Inside a batch the
+    /// index score is trusted (`sweep.lua` says why that is exact): an expired session costs a
+    /// slot in one `DEL` and one `ZREMRANGEBYRANK`, and only the entries scored exactly at the
+    /// threshold's double (ticks above 2^53) are read and rechecked.
     pub fn sweep_report(&self, now: Tick) -> Result<SweepReport, RedisStoreError> {
         let Some(threshold) = expiry_threshold(self.ttl, now) else {
             return Ok(SweepReport::default()); // nothing can be expired yet

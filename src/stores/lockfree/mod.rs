@@ -123,8 +123,8 @@
 //! miss per node at 1M sessions. It walks [`SWEEP_LANES`] ranges of the key space at once,
 //! a node of each in turn, and each walk prefetches its next node as soon as it reads the
 //! link to it, so that as many misses are in flight together (a CAS on x86 waits for the
-//! loads before it, but not for a prefetch). A thread that stays
-//! pinned (a slow reader) delays every free: memory grows, correctness does not suffer.
+//! loads before it, but not for a prefetch). A thread that stays pinned (a slow reader)
+//! delays every free: memory grows, correctness does not suffer.
 //! Measured numbers are in `BENCHMARKS.md` (the lock-free section).
 //!
 //! **Where it still breaks.** The directory never shrinks (see above). The sweep is a
